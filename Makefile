@@ -1,0 +1,48 @@
+# The README's commands. Each target creates or reuses .venv and installs exact pins itself.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+VENDOR := docs/assets/vendor
+export NO_MKDOCS_2_WARNING := 1
+export MPLBACKEND := Agg
+
+.PHONY: setup serve build test bench clean
+
+setup: $(STAMP) $(VENDOR)/.installed
+
+# Python: the package in editable mode with docs and test extras (torch==2.13.0 is the CPU wheel).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+# Front-end assets from the npm registry, verified against package-lock.json's integrity
+# hashes, copied where the site serves them. Never committed.
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/katex/contrib
+	cp node_modules/mermaid/dist/mermaid.min.js $(VENDOR)/
+	cp node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css $(VENDOR)/katex/
+	cp node_modules/katex/dist/contrib/auto-render.min.js $(VENDOR)/katex/contrib/
+	cp -r node_modules/katex/dist/fonts $(VENDOR)/katex/
+	touch $@
+
+serve: setup
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+build: setup
+	$(BIN)/mkdocs build --strict
+
+# The whole suite: unit tests, every code block of every page, the built site in a browser.
+test: setup build
+	bash tools/ensure_browser.sh
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf site test-artifacts $(VENDOR) node_modules
