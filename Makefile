@@ -5,7 +5,6 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := docs/assets/vendor
 export NO_MKDOCS_2_WARNING := 1
-export MPLBACKEND := Agg
 
 .PHONY: setup serve build test bench clean
 

@@ -1,0 +1,175 @@
+"""The built site in a real browser: offline, diagrams and formulas rendered, no JS errors.
+
+Every page of site/ is served on 127.0.0.1 and loaded in headless Chromium. Requests to any
+other host are blocked and reported. Material draws Mermaid into a closed shadow root, so
+the diagrams are found through the DevTools protocol (DOM.getDocument with pierce), which
+sees closed roots. Screenshots of the landing page go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tools.pageblocks import ROOT
+from tools.sitepages import SITE
+
+pytestmark = pytest.mark.site
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def site_pages() -> list[str]:
+    """URL paths of every HTML page in the built site."""
+    found = []
+    for html in sorted(SITE.rglob("index.html")):
+        relative = html.parent.relative_to(SITE)
+        if relative.parts and relative.parts[0] in {"assets", "search"}:
+            continue
+        found.append("" if str(relative) == "." else f"{relative.as_posix()}/")
+    return found
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    if not (SITE / "index.html").exists():
+        pytest.fail("site/ is not built: run `make build` (make test does it first)")
+    handler = functools.partial(QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+    if executable is None:
+        pytest.fail("no Chromium found: `bash tools/ensure_browser.sh` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """One page load with every request and console error recorded."""
+
+    def __init__(self, browser, url: str, scheme: str = "light"):
+        self.context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+        self.external: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(url, wait_until="networkidle")
+
+    def _route(self, route):
+        parsed = urlparse(route.request.url)
+        if parsed.scheme in {"http", "https", "ws", "wss"} and parsed.hostname not in LOCAL_HOSTS:
+            self.external.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    def rendered_diagrams(self) -> tuple[int, int]:
+        """(shadow roots holding an SVG diagram, of which mermaid error diagrams)."""
+        cdp = self.context.new_cdp_session(self.page)
+        root = cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"]
+        diagrams = errors = 0
+
+        def svgs(node):
+            if node.get("nodeName", "").lower() == "svg":
+                yield node
+            for child in node.get("children", []) + node.get("shadowRoots", []):
+                yield from svgs(child)
+
+        def walk(node):
+            nonlocal diagrams, errors
+            for shadow in node.get("shadowRoots", []):
+                found = list(svgs(shadow))
+                if found:
+                    diagrams += 1
+                    attributes = found[0].get("attributes", [])
+                    errors += "error" in dict(zip(attributes[::2], attributes[1::2])).get(
+                        "aria-roledescription", "")
+            for child in node.get("children", []) + node.get("contentDocument", {}).get("children", []):
+                walk(child)
+
+        walk(root)
+        return diagrams, errors
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.mark.parametrize("path", site_pages(), ids=lambda p: p or "index")
+def test_page_is_offline_rendered_and_error_free(browser, base_url, path):
+    source = BeautifulSoup((SITE / path / "index.html").read_text(encoding="utf-8"), "html.parser")
+    expected_diagrams = len(source.select("pre.mermaid"))
+    visit = Visit(browser, base_url + path)
+    try:
+        page = visit.page
+        if expected_diagrams:
+            page.wait_for_function(
+                "n => document.querySelectorAll('div.mermaid').length >= n", arg=expected_diagrams,
+                timeout=20_000)
+            deadline = 40  # Material renders each diagram asynchronously
+            while visit.rendered_diagrams()[0] < expected_diagrams and deadline:
+                page.wait_for_timeout(250)
+                deadline -= 1
+        diagrams, broken = visit.rendered_diagrams()
+        formulas = page.locator(".arithmatex").count()
+        typeset = page.locator(".arithmatex .katex").count()
+        katex_errors = page.locator(".katex-error").count()
+
+        assert visit.external == [], f"/{path} requested hosts off this machine: {visit.external}"
+        assert visit.errors == [], f"/{path} logged JavaScript errors: {visit.errors}"
+        assert (diagrams, broken) == (expected_diagrams, 0), (
+            f"/{path}: {expected_diagrams} Mermaid blocks, {diagrams} rendered, {broken} failed to parse")
+        assert typeset == formulas and katex_errors == 0, (
+            f"/{path}: KaTeX rendered {typeset} of {formulas} formulas ({katex_errors} errors)")
+    finally:
+        visit.close()
+
+
+def test_colour_scheme_toggle_and_screenshots(browser, base_url):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    visit = Visit(browser, base_url)
+    try:
+        page = visit.page
+        scheme = "document.body.getAttribute('data-md-color-scheme')"
+        assert page.evaluate(scheme) == "default"
+        page.wait_for_timeout(500)
+        page.screenshot(path=SCREENSHOTS / "landing-light.png", full_page=False)
+        page.locator("form[data-md-component=palette] label:visible").first.click()
+        page.wait_for_function(f"{scheme} === 'slate'", timeout=5_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=SCREENSHOTS / "landing-dark.png", full_page=False)
+        page.locator("form[data-md-component=palette] label:visible").first.click()
+        page.wait_for_function(f"{scheme} === 'default'", timeout=5_000)
+        assert visit.errors == []
+    finally:
+        visit.close()
+    for name in ("landing-light.png", "landing-dark.png"):
+        assert (SCREENSHOTS / name).stat().st_size > 10_000, f"{name} looks empty"
