@@ -1,0 +1,31 @@
+"""Run the benchmarks: `python -m benchmarks` runs all, `python -m benchmarks NAME...` some.
+
+Each benchmarks/bench_<name>.py defines main(), prints ratios measured in one run, and may
+write a JSON results file under results/ (pages build their results tables from those).
+"""
+
+import importlib
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(names: list[str]) -> int:
+    available = sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+    chosen = names or available
+    unknown = sorted(set(chosen) - set(available))
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; available: {available}", file=sys.stderr)
+        return 2
+    for name in chosen:
+        print(f"== {name} ==", flush=True)
+        start = time.perf_counter()
+        importlib.import_module(f"benchmarks.bench_{name}").main()
+        print(f"== {name}: {time.perf_counter() - start:.1f} s ==\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
