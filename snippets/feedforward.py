@@ -1,0 +1,44 @@
+"""The position-wise feed-forward network: FFN(x) = act(x W_1 + b_1) W_2 + b_2, and the
+gated SwiGLU variant (Shazeer, 2020, arXiv:2002.05202).
+
+Shape legend: B batch, T time, C model width, F hidden width (d_ff).
+"""
+
+# --8<-- [start:imports]
+import torch
+import torch.nn.functional as F
+from torch import nn
+# --8<-- [end:imports]
+
+ACTIVATIONS = {
+    "relu": F.relu,
+    "gelu": F.gelu,                                          # exact erf form (BERT)
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),    # GPT-2's approximation
+}
+
+
+# --8<-- [start:feed_forward]
+class FeedForward(nn.Module):
+    """up-project C -> F, nonlinearity, down-project F -> C (applied to each position alone).
+
+    activation="swiglu" adds a gate: down(silu(gate(x)) * up(x)).
+    """
+
+    def __init__(self, d_model: int, d_ff: int, activation: str = "gelu",
+                 dropout: float = 0.0, bias: bool = True):
+        super().__init__()
+        if activation not in (*ACTIVATIONS, "swiglu"):
+            raise ValueError(f"activation must be one of {[*ACTIVATIONS, 'swiglu']}, got {activation!r}")
+        self.activation = activation
+        self.up = nn.Linear(d_model, d_ff, bias=bias)       # W_1
+        self.gate = nn.Linear(d_model, d_ff, bias=bias) if activation == "swiglu" else None
+        self.down = nn.Linear(d_ff, d_model, bias=bias)     # W_2
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C) -> (B, T, C)
+        if self.gate is not None:
+            hidden = F.silu(self.gate(x)) * self.up(x)      # (B, T, F)
+        else:
+            hidden = ACTIVATIONS[self.activation](self.up(x))  # (B, T, F)
+        return self.dropout(self.down(hidden))
+# --8<-- [end:feed_forward]
