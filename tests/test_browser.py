@@ -119,6 +119,17 @@ class Visit:
         walk(root)
         return diagrams, errors
 
+    def mermaid_parse_errors(self, sources: list[str]) -> list[str]:
+        """Mermaid's own parser on each diagram source: the messages of those that fail."""
+        return self.page.evaluate("""async (sources) => {
+            const problems = [];
+            for (const source of sources) {
+                try { await mermaid.parse(source); }
+                catch (error) { problems.push(String(error.message || error).slice(0, 300)); }
+            }
+            return problems;
+        }""", sources)
+
     def close(self):
         self.context.close()
 
@@ -126,10 +137,14 @@ class Visit:
 @pytest.mark.parametrize("path", site_pages(), ids=lambda p: p or "index")
 def test_page_is_offline_rendered_and_error_free(browser, base_url, path):
     source = BeautifulSoup((SITE / path / "index.html").read_text(encoding="utf-8"), "html.parser")
-    expected_diagrams = len(source.select("pre.mermaid"))
+    diagram_sources = [pre.get_text() for pre in source.select("pre.mermaid")]
+    expected_diagrams = len(diagram_sources)
     visit = Visit(browser, base_url + path)
     try:
         page = visit.page
+        if expected_diagrams:
+            unparsable = visit.mermaid_parse_errors(diagram_sources)
+            assert unparsable == [], f"/{path}: Mermaid cannot parse: {unparsable}"
         if expected_diagrams:
             page.wait_for_function(
                 "n => document.querySelectorAll('div.mermaid').length >= n", arg=expected_diagrams,
@@ -149,6 +164,15 @@ def test_page_is_offline_rendered_and_error_free(browser, base_url, path):
             f"/{path}: {expected_diagrams} Mermaid blocks, {diagrams} rendered, {broken} failed to parse")
         assert typeset == formulas and katex_errors == 0, (
             f"/{path}: KaTeX rendered {typeset} of {formulas} formulas ({katex_errors} errors)")
+    finally:
+        visit.close()
+
+
+def test_a_mermaid_syntax_error_would_be_caught(browser, base_url):
+    visit = Visit(browser, base_url)
+    try:
+        errors = visit.mermaid_parse_errors(["graph TD\n    A --> B", "graph TD\n    A -->"])
+        assert len(errors) == 1 and "Parse error" in errors[0]
     finally:
         visit.close()
 
