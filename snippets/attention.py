@@ -187,3 +187,139 @@ class MultiHeadAttention(nn.Module):
         out = out.transpose(1, 2).reshape(x.shape[0], T_q, self.n_heads * self.d_head)  # (B, T_q, C)
         return self.out_proj(out)
 # --8<-- [end:mha]
+
+
+# --8<-- [start:additive]
+class AdditiveAttention(nn.Module):
+    """Bahdanau et al. (2014, arXiv:1409.0473): score(q, k) = w^T tanh(W_q q + W_k k).
+
+    A one-hidden-layer MLP scores each (query, key) pair, so q and k may differ in width.
+    """
+
+    def __init__(self, d_q: int, d_k: int, d_hidden: int):
+        super().__init__()
+        if min(d_q, d_k, d_hidden) < 1:
+            raise ValueError(f"widths must be positive, got d_q={d_q}, d_k={d_k}, d_hidden={d_hidden}")
+        self.w_q = nn.Linear(d_q, d_hidden, bias=False)
+        self.w_k = nn.Linear(d_k, d_hidden, bias=True)
+        self.w = nn.Linear(d_hidden, 1, bias=False)
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """q (B, T_q, d_q), k (B, T_k, d_k), v (B, T_k, d_v) -> (B, T_q, d_v), (B, T_q, T_k)."""
+        if q.shape[-1] != self.w_q.in_features or k.shape[-1] != self.w_k.in_features:
+            raise ValueError(f"expected q (..., {self.w_q.in_features}) and k (..., "
+                             f"{self.w_k.in_features}), got {tuple(q.shape)} and {tuple(k.shape)}")
+        if k.shape[-2] != v.shape[-2]:
+            raise ValueError(f"k and v must share T_k: k {tuple(k.shape)}, v {tuple(v.shape)}")
+        # Broadcast to every (query, key) pair: (B, T_q, 1, h) + (B, 1, T_k, h).
+        hidden = torch.tanh(self.w_q(q).unsqueeze(-2) + self.w_k(k).unsqueeze(-3))
+        scores = self.w(hidden).squeeze(-1)  # (B, T_q, T_k)
+        if mask is not None:
+            scores = scores + _as_additive(mask, scores)
+        weights = torch.softmax(scores, dim=-1)  # (B, T_q, T_k)
+        return weights @ v, weights
+# --8<-- [end:additive]
+
+
+# --8<-- [start:tiled]
+def tiled_attention(
+    q: torch.Tensor,          # (..., T_q, d_k)
+    k: torch.Tensor,          # (..., T_k, d_k)
+    v: torch.Tensor,          # (..., T_k, d_v)
+    block_q: int = 64,
+    block_k: int = 64,
+    is_causal: bool = False,
+) -> torch.Tensor:
+    """Exact attention computed one (block_q x block_k) tile at a time with an online softmax
+    (Milakov & Gimelshein, 2018, arXiv:1805.02867; the loop of FlashAttention, Dao et al.,
+    2022, arXiv:2205.14135). Never holds more than one tile of scores."""
+    _check_qkv(q, k, v)
+    if block_q < 1 or block_k < 1:
+        raise ValueError(f"block sizes must be positive, got block_q={block_q}, block_k={block_k}")
+    T_q, T_k, d_k = q.shape[-2], k.shape[-2], q.shape[-1]
+    if is_causal and T_k < T_q:
+        raise ValueError(f"causal attention needs T_k >= T_q, got T_q={T_q}, T_k={T_k}")
+    offset = T_k - T_q  # queries are the last T_q positions, as in causal_mask
+    out = torch.empty(*q.shape[:-1], v.shape[-1], dtype=q.dtype, device=q.device)
+    for i0 in range(0, T_q, block_q):
+        q_i = q[..., i0:i0 + block_q, :] / math.sqrt(d_k)            # (..., b_q, d_k)
+        rows = q_i.shape[-2]
+        m = q.new_full((*q_i.shape[:-1], 1), float("-inf"))         # running max  (..., b_q, 1)
+        l = q.new_zeros((*q_i.shape[:-1], 1))                        # running sum  (..., b_q, 1)
+        acc = q.new_zeros((*q_i.shape[:-1], v.shape[-1]))            # unnormalised output
+        # Under a causal mask, key tiles past the last query of this block are all masked.
+        k_end = min(T_k, i0 + rows + offset) if is_causal else T_k
+        for j0 in range(0, k_end, block_k):
+            s = q_i @ k[..., j0:j0 + block_k, :].transpose(-2, -1)    # (..., b_q, b_k)
+            if is_causal:
+                i = torch.arange(i0, i0 + rows, device=q.device).unsqueeze(1) + offset
+                j = torch.arange(j0, j0 + s.shape[-1], device=q.device).unsqueeze(0)
+                s = s.masked_fill(j > i, float("-inf"))
+            m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))
+            p = torch.exp(s - m_new)                                 # (..., b_q, b_k), <= 1
+            rescale = torch.exp(m - m_new)                           # shrink what came before
+            l = l * rescale + p.sum(dim=-1, keepdim=True)
+            acc = acc * rescale + p @ v[..., j0:j0 + block_k, :]
+            m = m_new
+        out[..., i0:i0 + rows, :] = acc / l
+    return out
+# --8<-- [end:tiled]
+
+
+# --8<-- [start:local]
+def sliding_window_mask(t: int, window: int) -> torch.Tensor:
+    """Causal local attention (Child et al., 2019; Beltagy et al., 2020): query i sees keys
+    i - window + 1 .. i. Boolean (T, T), True where attention is allowed."""
+    if t < 1 or window < 1:
+        raise ValueError(f"need t >= 1 and window >= 1, got t={t}, window={window}")
+    i = torch.arange(t).unsqueeze(1)  # (T, 1)
+    j = torch.arange(t).unsqueeze(0)  # (1, T)
+    return (j <= i) & (j > i - window)  # (T, T)
+# --8<-- [end:local]
+
+
+# --8<-- [start:linear]
+def linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                     is_causal: bool = False, eps: float = 1e-6) -> torch.Tensor:
+    """Kernel attention with phi(x) = elu(x) + 1 (Katharopoulos et al., 2020, arXiv:2006.16236):
+    out_i = phi(q_i)^T S / phi(q_i)^T z, with S = sum_j phi(k_j) v_j^T and z = sum_j phi(k_j).
+    O(T d^2) time and no (T, T) matrix: this is a different model, not an approximation of softmax."""
+    _check_qkv(q, k, v)
+    phi_q, phi_k = F.elu(q) + 1, F.elu(k) + 1                          # positive features
+    if is_causal:
+        if q.shape[-2] != k.shape[-2]:
+            raise ValueError(f"causal linear attention needs T_q == T_k, got {tuple(q.shape)}, {tuple(k.shape)}")
+        # Prefix sums over positions: S_i = sum_{j<=i} phi(k_j) v_j^T, (..., T, d_k, d_v).
+        s = torch.cumsum(phi_k.unsqueeze(-1) * v.unsqueeze(-2), dim=-3)
+        z = torch.cumsum(phi_k, dim=-2)                                  # (..., T, d_k)
+        num = (phi_q.unsqueeze(-2) @ s).squeeze(-2)                      # (..., T, d_v)
+        den = (phi_q * z).sum(-1, keepdim=True)                          # (..., T, 1)
+    else:
+        s = phi_k.transpose(-2, -1) @ v                                  # (..., d_k, d_v)
+        num = phi_q @ s                                                  # (..., T_q, d_v)
+        den = phi_q @ phi_k.sum(-2, keepdim=True).transpose(-2, -1)      # (..., T_q, 1)
+    return num / (den + eps)
+# --8<-- [end:linear]
+
+
+# --8<-- [start:entropy]
+def attention_entropy(weights: torch.Tensor) -> torch.Tensor:
+    """Entropy in nats of each attention row (..., T_q, T_k) -> (..., T_q).
+    log(T_k) for uniform attention, 0 for one-hot (saturated) attention."""
+    return -(weights * weights.clamp_min(1e-30).log()).sum(dim=-1)
+# --8<-- [end:entropy]
+
+
+# --8<-- [start:kv_memory]
+def kv_cache_bytes(n_layers: int, n_kv_heads: int, d_head: int, tokens: int = 1,
+                   batch: int = 1, bytes_per_value: int = 2) -> int:
+    """Bytes a KV cache holds: 2 (K and V) x layers x KV heads x head width x tokens x batch
+    x bytes per number (2 for fp16/bf16)."""
+    sizes = dict(n_layers=n_layers, n_kv_heads=n_kv_heads, d_head=d_head, tokens=tokens,
+                 batch=batch, bytes_per_value=bytes_per_value)
+    bad = {name: value for name, value in sizes.items() if value < 1}
+    if bad:
+        raise ValueError(f"KV cache sizes must be positive, got {bad}")
+    return 2 * n_layers * n_kv_heads * d_head * tokens * batch * bytes_per_value
+# --8<-- [end:kv_memory]

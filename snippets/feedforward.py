@@ -10,11 +10,13 @@ import torch.nn.functional as F
 from torch import nn
 # --8<-- [end:imports]
 
+# --8<-- [start:activations]
 ACTIVATIONS = {
     "relu": F.relu,
     "gelu": F.gelu,                                          # exact erf form (BERT)
     "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),    # GPT-2's approximation
 }
+# --8<-- [end:activations]
 
 
 # --8<-- [start:feed_forward]

@@ -1,0 +1,30 @@
+"""Regex pre-tokenization: cut text into chunks that BPE merges never cross.
+
+GPT-2 (Radford et al., 2019) splits letters, digits, punctuation and whitespace apart so that
+"dog", "dog." and "dog!" share the token "dog"; GPT-4's cl100k pattern (tiktoken) also
+caps digit runs at three and makes contractions case-insensitive. Needs the `regex` package
+for \\p{L} (any letter) and \\p{N} (any digit) and possessive quantifiers.
+"""
+
+# --8<-- [start:imports]
+import regex
+# --8<-- [end:imports]
+
+# --8<-- [start:patterns]
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+GPT4_PATTERN = (r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}"""
+                r"""| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+""")
+PATTERNS = {"gpt2": GPT2_PATTERN, "gpt4": GPT4_PATTERN}
+
+
+def compile_pattern(pattern: str | None) -> "regex.Pattern | None":
+    """A named pattern ("gpt2", "gpt4"), a raw regex, or None (the whole text is one chunk)."""
+    if pattern is None:
+        return None
+    return regex.compile(PATTERNS.get(pattern, pattern))
+
+
+def pretokenize(text: str, pattern: str | None = "gpt2") -> list[str]:
+    compiled = compile_pattern(pattern)
+    return [text] if compiled is None else compiled.findall(text)
+# --8<-- [end:patterns]

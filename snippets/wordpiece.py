@@ -1,0 +1,119 @@
+"""WordPiece (Schuster & Nakajima, 2012; Wu et al., 2016, arXiv:1609.08144; BERT's tokenizer).
+
+Training merges the pair with the highest likelihood score count(ab) / (count(a) count(b)),
+not the most frequent pair as BPE does. Encoding ignores the merge order: it takes, from the
+left, the longest vocabulary entry that matches; pieces inside a word carry the "##" prefix.
+"""
+
+# --8<-- [start:imports]
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import regex
+
+# BERT-style pre-tokenization: runs of word characters, and each other non-space character alone
+WORD_PATTERN = regex.compile(r"\w+|[^\w\s]")
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# --8<-- [end:imports]
+
+
+# --8<-- [start:train]
+def pair_scores(splits: dict[str, list[str]], freq: Counter) -> dict[tuple[str, str], float]:
+    """score(a, b) = count(ab) / (count(a) * count(b)): how much more often a, b co-occur than by chance."""
+    units, pairs = Counter(), Counter()
+    for word, parts in splits.items():
+        for part in parts:
+            units[part] += freq[word]
+        for pair in zip(parts, parts[1:]):
+            pairs[pair] += freq[word]
+    return {p: c / (units[p[0]] * units[p[1]]) for p, c in pairs.items()}
+
+
+def join(a: str, b: str) -> str:
+    return a + b.removeprefix("##")
+
+
+def train_wordpiece(text: str, vocab_size: int, special_tokens: Sequence[str] = SPECIAL_TOKENS) -> list[str]:
+    """The vocabulary, in the order it was built: special tokens, the alphabet, then merges.
+
+    Ties in score go to the lexicographically smallest pair, so the result is deterministic.
+    """
+    freq = Counter(WORD_PATTERN.findall(text))
+    if not freq:
+        raise ValueError("cannot train WordPiece on an empty corpus")
+    splits = {w: [w[0]] + ["##" + c for c in w[1:]] for w in freq}
+    alphabet = sorted({p for parts in splits.values() for p in parts})
+    vocab = list(special_tokens) + alphabet
+    if vocab_size < len(vocab):
+        raise ValueError(f"vocab_size {vocab_size} is below the {len(alphabet)} characters "
+                         f"plus {len(special_tokens)} special tokens")
+    while len(vocab) < vocab_size:
+        scores = pair_scores(splits, freq)
+        if not scores:
+            break  # every word is a single token
+        a, b = min(scores, key=lambda p: (-scores[p], p))
+        merged = join(a, b)
+        for word, parts in splits.items():
+            i, out = 0, []
+            while i < len(parts):
+                if i + 1 < len(parts) and parts[i] == a and parts[i + 1] == b:
+                    out.append(merged)
+                    i += 2
+                else:
+                    out.append(parts[i])
+                    i += 1
+            splits[word] = out
+        if merged not in vocab:
+            vocab.append(merged)
+    return vocab
+# --8<-- [end:train]
+
+
+# --8<-- [start:encode]
+class WordPiece:
+    def __init__(self, vocab: Iterable[str], unk_token: str = "[UNK]", max_chars: int = 100) -> None:
+        self.itos = list(vocab)
+        self.stoi = {t: i for i, t in enumerate(self.itos)}
+        if unk_token not in self.stoi:
+            raise ValueError(f"the unknown token {unk_token!r} is not in the vocabulary")
+        self.unk, self.max_chars = unk_token, max_chars
+
+    @classmethod
+    def train(cls, text: str, vocab_size: int) -> "WordPiece":
+        return cls(train_wordpiece(text, vocab_size))
+
+    def tokenize_word(self, word: str) -> list[str]:
+        """Greedy longest-match-first; a word with any unmatchable rest becomes one [UNK]."""
+        if len(word) > self.max_chars:
+            return [self.unk]
+        pieces, start = [], 0
+        while start < len(word):
+            for end in range(len(word), start, -1):
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in self.stoi:
+                    break
+            else:
+                return [self.unk]
+            pieces.append(piece)
+            start = end
+        return pieces
+
+    def tokenize(self, text: str) -> list[str]:
+        return [p for word in WORD_PATTERN.findall(text) for p in self.tokenize_word(word)]
+
+    def encode(self, text: str) -> list[int]:
+        return [self.stoi[p] for p in self.tokenize(text)]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Lossy: "##" pieces join their word, other pieces get one space (the original spacing is gone)."""
+        words = []
+        for i in ids:
+            if not isinstance(i, int) or not 0 <= i < len(self.itos):
+                raise ValueError(f"token id {i!r} is outside the vocabulary [0, {len(self.itos)})")
+            piece = self.itos[i]
+            if piece.startswith("##") and words:
+                words[-1] += piece[2:]
+            else:
+                words.append(piece)
+        return " ".join(words)
+# --8<-- [end:encode]
