@@ -5,14 +5,19 @@ trainer needs minutes on the whole corpus), our trainer's time over `tokenizers`
 GPT-2 pre-tokenization, and encoding throughput (MB/s) of ours and of `tokenizers` with our merges.
 """
 
+import os
+import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from snippets.bpe import ByteLevelBPE, train_fast, train_naive
 from snippets.corpus import tiny_shakespeare
+
+RESULTS = Path(__file__).resolve().parent.parent / "results" / "tokenizers.txt"
 
 VOCAB = 512
 SLICE = 100_000  # characters the naive trainer sees
@@ -37,14 +42,20 @@ def main() -> None:
     n_bytes = len(text.encode("utf-8"))
     part = text[:SLICE]
 
+    lines_out: list[str] = []
+
+    def report(line: str) -> None:  # printed now, and written for the page to include
+        print(line, flush=True)
+        lines_out.append(line)
+
     naive, t_naive = timed(lambda: train_naive(part, VOCAB))
     fast_part, t_fast_part = timed(lambda: train_fast(part, VOCAB))
-    print(f"trainer, first {SLICE:,} chars, vocab {VOCAB}: naive {t_naive:.2f} s, fast {t_fast_part:.3f} s, "
+    report(f"trainer, first {SLICE:,} chars, vocab {VOCAB}: naive {t_naive:.2f} s, fast {t_fast_part:.3f} s, "
           f"speed-up {t_naive / t_fast_part:.1f}x, identical merges: {naive == fast_part}")
 
     merges, t_fast = timed(lambda: train_fast(text, VOCAB))
     _, t_hf = timed(lambda: hf_trained(text))
-    print(f"trainer, whole corpus ({n_bytes / 1e6:.2f} MB), vocab {VOCAB}: ours {t_fast:.2f} s, "
+    report(f"trainer, whole corpus ({n_bytes / 1e6:.2f} MB), vocab {VOCAB}: ours {t_fast:.2f} s, "
           f"tokenizers {t_hf:.2f} s, ours/tokenizers {t_fast / t_hf:.1f}x")
 
     ours = ByteLevelBPE.from_merges(merges, "gpt2")  # a fresh, empty pre-token cache
@@ -56,6 +67,10 @@ def main() -> None:
     # give it the lines as a batch, which is how it is used, and concatenate the ids
     lines = text.splitlines(keepends=True)
     hf_ids, t_hf_enc = timed(lambda: [i for e in hf.encode_batch(lines) for i in e.ids])
-    print(f"encoding the corpus: ours {n_bytes / t_ours / 1e6:.2f} MB/s, tokenizers {n_bytes / t_hf_enc / 1e6:.2f} MB/s, "
+    report(f"encoding the corpus: ours {n_bytes / t_ours / 1e6:.2f} MB/s, tokenizers {n_bytes / t_hf_enc / 1e6:.2f} MB/s, "
           f"tokenizers/ours {t_ours / t_hf_enc:.1f}x, same ids: {ids == hf_ids}, "
           f"{n_bytes / len(ids):.2f} bytes/token")
+    report(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+           f"load average {os.getloadavg()[0]:.1f} at the end of the run")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text("\n".join(lines_out) + "\n", encoding="utf-8")
