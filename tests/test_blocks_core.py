@@ -31,6 +31,12 @@ def test_rms_norm_matches_torch():
     assert_close(ours(x), reference(x))
 
 
+def _copy_mha(ours, theirs) -> None:
+    theirs.in_proj_weight.copy_(torch.cat([ours.q_proj.weight, ours.k_proj.weight, ours.v_proj.weight]))
+    theirs.in_proj_bias.copy_(torch.cat([ours.q_proj.bias, ours.k_proj.bias, ours.v_proj.bias]))
+    theirs.out_proj.load_state_dict(ours.out_proj.state_dict())
+
+
 @pytest.mark.parametrize("norm_first", [True, False])
 def test_self_attention_block_matches_torch_encoder_layer(norm_first):
     torch.manual_seed(0)
@@ -38,10 +44,7 @@ def test_self_attention_block_matches_torch_encoder_layer(norm_first):
     reference = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True,
                                            norm_first=norm_first).eval()
     with torch.no_grad():
-        a = ours.attn
-        reference.self_attn.in_proj_weight.copy_(torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]))
-        reference.self_attn.in_proj_bias.copy_(torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias]))
-        reference.self_attn.out_proj.load_state_dict(a.out_proj.state_dict())
+        _copy_mha(ours.attn, reference.self_attn)
         reference.linear1.load_state_dict(ours.ffn.up.state_dict())
         reference.linear2.load_state_dict(ours.ffn.down.state_dict())
         reference.norm1.load_state_dict(ours.norm1.state_dict())
@@ -51,12 +54,6 @@ def test_self_attention_block_matches_torch_encoder_layer(norm_first):
     causal = nn.Transformer.generate_square_subsequent_mask(7)
     assert_close(ours(x, is_causal=True), reference(x, src_mask=causal, is_causal=True),
                  atol=1e-5, rtol=1e-5)
-
-
-def _copy_mha(ours, theirs) -> None:
-    theirs.in_proj_weight.copy_(torch.cat([ours.q_proj.weight, ours.k_proj.weight, ours.v_proj.weight]))
-    theirs.in_proj_bias.copy_(torch.cat([ours.q_proj.bias, ours.k_proj.bias, ours.v_proj.bias]))
-    theirs.out_proj.load_state_dict(ours.out_proj.state_dict())
 
 
 @pytest.mark.parametrize("norm_first", [True, False])
