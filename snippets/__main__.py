@@ -24,16 +24,19 @@ from snippets.training import TrainConfig, TrainState, make_optimizer, train
 # Model and optimiser settings by name; command-line flags override single fields.
 PRESETS: dict[str, tuple[dict, dict]] = {
     # seconds on a laptop: checks that the pipeline works end to end
-    "tiny": (dict(context_length=32, n_layers=2, n_heads=2, d_model=32, bias=False),
+    "tiny": (dict(context_length=32, n_layers=2, n_heads=2, d_model=32, bias=False,
+                  activation="gelu"),
              dict(batch_size=8, max_steps=60, lr=3e-3, min_lr=3e-4, warmup_steps=6,
                   eval_interval=30, eval_iters=4)),
     # the 4-layer character-level Shakespeare recipe nanoGPT publishes for CPUs
-    "shakespeare-char": (dict(context_length=64, n_layers=4, n_heads=4, d_model=128, bias=False),
+    "shakespeare-char": (dict(context_length=64, n_layers=4, n_heads=4, d_model=128, bias=False,
+                              activation="gelu"),
                          dict()),
     # our faster recipe on the same model: a larger batch and learning rate, a shorter schedule
-    "shakespeare-fast": (dict(context_length=64, n_layers=4, n_heads=4, d_model=128, bias=False),
-                         dict(batch_size=32, max_steps=800, lr=3e-3, min_lr=3e-4, warmup_steps=40,
-                              eval_interval=100)),
+    "shakespeare-fast": (dict(context_length=64, n_layers=4, n_heads=4, d_model=128, bias=False,
+                              activation="gelu"),
+                         dict(batch_size=16, max_steps=1250, lr=4e-3, min_lr=4e-4, warmup_steps=50,
+                              eval_interval=50, eval_iters=15)),
 }
 
 

@@ -139,12 +139,7 @@ class GPT(nn.Module):
         if start + T > self.config.context_length:
             raise ValueError(f"positions {start}..{start + T - 1} exceed context_length="
                              f"{self.config.context_length}; crop the input first")
-        pos = torch.arange(start, start + T, device=idx.device)           # (T,)
-        x = self.drop(self.wte(idx) + self.wpe(pos))                      # (B, T, C)
-        causal = T > 1  # one new query may see every cached key: no mask to build
-        for i, block in enumerate(self.blocks):
-            x = block(x, is_causal=causal, cache=caches[i] if caches else None)  # (B, T, C)
-        logits = self.lm_head(self.ln_f(x))                               # (B, T, V)
+        logits = self.logits(idx, caches)                                 # (B, T, V)
         if targets is None:
             return logits, None
         if targets.shape != idx.shape:
@@ -152,13 +147,24 @@ class GPT(nn.Module):
         loss = F.cross_entropy(logits.reshape(B * T, -1), targets.reshape(B * T))
         return logits, loss
 
+    def logits(self, idx: torch.Tensor, caches: list[KVCache] | None = None) -> torch.Tensor:
+        """The network itself, without forward's checks: generate checks its input once and
+        then calls this for every new token, where a check would cost as much as a layer."""
+        T = idx.shape[1]
+        start = caches[0].length if caches else 0
+        pos = torch.arange(start, start + T, device=idx.device)           # (T,)
+        x = self.drop(self.wte(idx) + self.wpe(pos))                      # (B, T, C)
+        causal = T > 1  # one new query may see every cached key: no mask to build
+        for i, block in enumerate(self.blocks):
+            x = block(x, is_causal=causal, cache=caches[i] if caches else None)  # (B, T, C)
+        return self.lm_head(self.ln_f(x))                                 # (B, T, V)
+
     def new_caches(self, batch: int, device: torch.device | str = "cpu") -> list[KVCache]:
         """One empty KV cache per block, sized to the context window."""
         c = self.config
         return [KVCache(batch, c.n_heads, c.context_length, c.d_model // c.n_heads,
                         dtype=self.wte.weight.dtype, device=device) for _ in range(c.n_layers)]
 
-    @torch.no_grad()
     def generate(self, idx: torch.Tensor, max_new_tokens: int, *, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None,
                  repetition_penalty: float = 1.0, generator: torch.Generator | None = None,
@@ -180,18 +186,21 @@ class GPT(nn.Module):
         def next_logits(seq: torch.Tensor) -> torch.Tensor:  # (B, T) -> (B, V)
             nonlocal caches
             if not use_cache:
-                return self(seq[:, -T_max:])[0][:, -1]
+                return self.logits(seq[:, -T_max:])[:, -1]
             if caches is None or caches[0].length == T_max:  # prefill, or the window slid
                 caches = self.new_caches(seq.shape[0], seq.device)
-                return self(seq[:, -T_max:], caches=caches)[0][:, -1]
-            return self(seq[:, -1:], caches=caches)[0][:, -1]  # one new position
+                return self.logits(seq[:, -T_max:], caches)[:, -1]
+            return self.logits(seq[:, -1:], caches)[:, -1]  # one new position
 
-        for _ in range(max_new_tokens):
-            logits = next_logits(idx)                                      # (B, V)
-            nxt = sample_next(logits, idx, temperature=temperature, top_k=top_k, top_p=top_p,
-                              repetition_penalty=repetition_penalty, generator=generator)
-            idx = torch.cat([idx, nxt.unsqueeze(1)], dim=1)               # (B, T + 1)
-        return idx
+        # inference_mode: no autograd bookkeeping at all, which at batch 1 is a real share of
+        # each small operation's cost; the clone hands back an ordinary tensor.
+        with torch.inference_mode():
+            for _ in range(max_new_tokens):
+                logits = next_logits(idx)                                  # (B, V)
+                nxt = sample_next(logits, idx, temperature=temperature, top_k=top_k, top_p=top_p,
+                                  repetition_penalty=repetition_penalty, generator=generator)
+                idx = torch.cat([idx, nxt.unsqueeze(1)], dim=1)           # (B, T + 1)
+        return idx.clone()
 # --8<-- [end:model]
 
 

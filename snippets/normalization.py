@@ -43,9 +43,14 @@ class RMSNorm(nn.Module):
 
 
 def make_norm(kind: str, d: int, eps: float = 1e-5, bias: bool = True) -> nn.Module:
-    """'layer' or 'rms', by name (configurations name their norm)."""
+    """A norm layer for a model, by name ('layer' or 'rms').
+
+    Models use torch's single-kernel versions of the classes above (a test proves them
+    equal): one dispatch per call instead of seven, which is most of a small model's
+    time on a CPU, and a backward pass that does not save every intermediate.
+    """
     if kind == "layer":
-        return LayerNorm(d, eps=eps, bias=bias)
+        return nn.LayerNorm(d, eps=eps, bias=bias)
     if kind == "rms":
-        return RMSNorm(d, eps=eps)
+        return nn.RMSNorm(d, eps=eps)
     raise ValueError(f"norm must be 'layer' or 'rms', got {kind!r}")

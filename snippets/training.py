@@ -73,8 +73,9 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    # fused: one kernel updates every tensor, instead of about ten dispatches per tensor
     return torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr,
-                             betas=config.betas)
+                             betas=config.betas, fused=True)
 # --8<-- [end:param_groups]
 
 
