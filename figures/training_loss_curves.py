@@ -1,4 +1,4 @@
-"""Validation loss against wall time for both recipes, read from results/train_shakespeare.json."""
+"""Validation loss against wall time for each run, read from results/train_shakespeare.json."""
 
 import json
 from pathlib import Path
@@ -12,10 +12,15 @@ RESULTS = Path(__file__).resolve().parent.parent / "results" / "train_shakespear
 def draw() -> Figure:
     result = json.loads(RESULTS.read_text())
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    for key, label in (("baseline", "reference recipe (our trainer)"),
-                       ("fast", "shakespeare-fast")):
+    runs = [("baseline", "reference recipe, our trainer"),
+            ("tuned", f"same configuration, lr {result['tuned']['config']['lr']:g}"),
+            ("fast", "shakespeare-fast")]
+    if "history" in result["reference"]:  # nanoGPT was run beside ours
+        runs.insert(0, ("reference", "nanoGPT, its own trainer"))
+    for key, label in runs:
         rows = result[key]["history"]
-        ax.plot([r["t"] for r in rows], [r["val_loss"] for r in rows], marker="o", label=label)
+        ax.plot([r["t"] for r in rows], [r["val_loss"] for r in rows], marker="o", markersize=3,
+                label=label)
     ax.axhline(result["target"], color="grey", linestyle="--", linewidth=1, label="target")
     ax.set_xlabel("wall time (s)")
     ax.set_ylabel("validation loss (nats / char)")
