@@ -8,12 +8,11 @@ validation batches, converted to bits per character with the split's token and c
 counts. Written to results/char_vs_bpe.md, which chapter 9 includes.
 """
 
-import os
-import platform
 import time
-from pathlib import Path
 
 import torch
+
+from benchmarks.report import load_average, machine, write_markdown
 
 from snippets.__main__ import PRESETS
 from snippets.bpe import ByteLevelBPE
@@ -23,7 +22,6 @@ from snippets.gpt import GPT, GPTConfig
 from snippets.training import (TrainConfig, TrainState, bits_per_character, evaluate,
                                make_optimizer, train)
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
 BPE_VOCAB = 512
 EVAL_ITERS = 200
 
@@ -50,7 +48,7 @@ def main() -> None:
     text = tiny_shakespeare()
     cut = int(len(text) * 0.9)
     train_text, val_text = text[:cut], text[cut:]
-    load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     runs = {"characters": train_and_score(CharTokenizer.train(text), train_text, val_text)}
     print("characters:", runs["characters"], flush=True)
     bpe = ByteLevelBPE.train(train_text, BPE_VOCAB)
@@ -66,11 +64,9 @@ def main() -> None:
     rows += ["", f"Same model and recipe (`shakespeare-fast`: batch {recipe.batch_size}, "
              f"{recipe.max_steps:,} steps of 64 tokens per window, so the BPE model reads more "
              f"characters per step), same 90/10 split of the text by characters; losses over "
-             f"{EVAL_ITERS} fixed batches of 12 windows. Machine: {platform.machine()}, {os.cpu_count()} cores, torch "
-             f"{torch.__version__}; load average {load_before} before the run."]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "char_vs_bpe.md").write_text("\n".join(rows) + "\n")
-    print("\n".join(rows))
+             f"{EVAL_ITERS} fixed batches of 12 windows. {machine()}; load average "
+             f"{load_before} before the run."]
+    write_markdown("char_vs_bpe.md", rows)
 
 
 if __name__ == "__main__":

@@ -7,16 +7,13 @@ model this small is dominated by per-operation overhead on a CPU, which both pat
 per step; a batch amortises it, so the cache's saving shows in full.
 """
 
-import os
-import platform
 import time
-from pathlib import Path
 
 import torch
 
-from snippets.gpt import GPT, GPTConfig
+from benchmarks.report import load_average, machine, write_markdown
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+from snippets.gpt import GPT, GPTConfig
 
 
 def timed_generate(model: GPT, prompt: torch.Tensor, new_tokens: int, use_cache: bool,
@@ -36,7 +33,7 @@ def main() -> None:
     config = GPTConfig(vocab_size=65, context_length=256, n_layers=4, n_heads=4, d_model=128)
     model = GPT(config).eval()
     new_tokens = config.context_length - 1
-    load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     rows = ["| Batch | Recompute (tokens/s) | KV cache (tokens/s) | Speed-up | Same tokens |",
             "|---:|---:|---:|---:|:---:|"]
     for batch in (1, 2, 4, 8):
@@ -50,12 +47,8 @@ def main() -> None:
         print(rows[-1], flush=True)
     rows += ["", f"{config.n_layers} layers, width {config.d_model}, context "
              f"{config.context_length}, {new_tokens} new tokens from a one-token prompt, greedy; "
-             f"best of 2 runs. Machine: {platform.machine()}, {os.cpu_count()} cores, "
-             f"{torch.get_num_threads()} torch threads, torch {torch.__version__}; load average "
-             f"{load_before} before the run."]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "kv_cache.md").write_text("\n".join(rows) + "\n")
-    print("\n".join(rows))
+             f"best of 2 runs. {machine()}; load average {load_before} before the run."]
+    write_markdown("kv_cache.md", rows)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.report import RESULTS, load_average
 from snippets.__main__ import PRESETS
 from snippets.char_tokenizer import CharTokenizer
 from snippets.corpus import tiny_shakespeare
@@ -37,7 +38,6 @@ from snippets.gpt import GPT, GPTConfig
 from snippets.text_data import train_val_split
 from snippets.training import TrainConfig, TrainState, evaluate, make_optimizer, train
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
 ISSUE_REFERENCE = {"val_loss": 1.886, "ms_per_step": 46.0, "tokens_per_s": 16600.0, "wall_s": 140.0}
 TARGET = 1.88
 FINAL_EVAL_ITERS = 200  # 200 x 12 x 64 = 153,600 validation tokens: a steadier estimate
@@ -220,7 +220,7 @@ def markdown(r: dict) -> str:
 
 def main() -> None:
     text = tiny_shakespeare()
-    load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     ids = torch.tensor(CharTokenizer.train(text).encode(text))
     _, val_data = train_val_split(ids, 0.1)
     nanogpt = os.environ.get("NANOGPT_DIR")
@@ -255,7 +255,7 @@ def main() -> None:
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "threads": torch.get_num_threads(), "python": platform.python_version(),
                     "torch": torch.__version__, "load_before": load_before,
-                    "load_after": " / ".join(f"{x:.2f}" for x in os.getloadavg())},
+                    "load_after": load_average()},
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "train_shakespeare.json").write_text(json.dumps(result, indent=2) + "\n")
