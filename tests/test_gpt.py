@@ -172,6 +172,22 @@ def test_seeded_generation_is_reproducible_and_seeds_differ():
     assert not torch.equal(a, c)
 
 
+def test_generated_ids_can_be_trained_on():
+    """generate runs under inference_mode; what it returns must still enter autograd."""
+    model = tiny()
+    out = model.generate(torch.zeros(2, 1, dtype=torch.long), 8, temperature=0.0)
+    assert not out.is_inference()
+    _, loss = model(out[:, :-1], out[:, 1:])
+    loss.backward()
+    assert model.wte.weight.grad is not None
+
+
+def test_logits_equals_forward_without_its_checks():
+    model = tiny().eval()
+    idx = torch.randint(0, 23, (2, 9))
+    assert_close(model.logits(idx), model(idx)[0])
+
+
 @pytest.mark.parametrize("idx, kwargs, message", [
     (torch.zeros(1, 0, dtype=torch.long), {}, "empty"),
     (torch.tensor([[1, 23, -1]]), {}, r"\[-1, 23\]"),
