@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from snippets.attention import scaled_dot_product_attention, tiled_attention
+from snippets.layers.attention import scaled_dot_product_attention, tiled_attention
 
 B, H, D, BLOCK = 1, 4, 64, 128
 

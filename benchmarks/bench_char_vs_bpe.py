@@ -15,11 +15,11 @@ import torch
 from benchmarks.report import load_average, machine, write_markdown
 
 from snippets.__main__ import PRESETS
-from snippets.bpe import ByteLevelBPE
-from snippets.char_tokenizer import CharTokenizer
-from snippets.corpus import tiny_shakespeare
-from snippets.gpt import GPT, GPTConfig
-from snippets.training import (TrainConfig, TrainState, bits_per_character, evaluate,
+from snippets.tokenizers.bpe import ByteLevelBPE
+from snippets.tokenizers.char import CharTokenizer
+from snippets.training.corpus import tiny_shakespeare
+from snippets.models.gpt import GPT, GPTConfig
+from snippets.training.loop import (TrainConfig, TrainState, bits_per_character, evaluate,
                                make_optimizer, train)
 
 BPE_VOCAB = 512

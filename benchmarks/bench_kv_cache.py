@@ -13,7 +13,7 @@ import torch
 
 from benchmarks.report import load_average, machine, write_markdown
 
-from snippets.gpt import GPT, GPTConfig
+from snippets.models.gpt import GPT, GPTConfig
 
 
 def timed_generate(model: GPT, prompt: torch.Tensor, new_tokens: int, use_cache: bool,

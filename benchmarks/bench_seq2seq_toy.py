@@ -5,7 +5,7 @@ import time
 
 import torch
 
-from snippets.seq2seq import Seq2SeqConfig, count_parameters, exact_match, is_held_out, reverse_batch, train_reverse
+from snippets.models.seq2seq import Seq2SeqConfig, count_parameters, exact_match, is_held_out, reverse_batch, train_reverse
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from snippets.bpe import ByteLevelBPE, train_fast, train_naive
-from snippets.corpus import tiny_shakespeare
+from snippets.tokenizers.bpe import ByteLevelBPE, train_fast, train_naive
+from snippets.training.corpus import tiny_shakespeare
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "tokenizers.txt"
 

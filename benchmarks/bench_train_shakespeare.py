@@ -32,11 +32,11 @@ import torch
 
 from benchmarks.report import RESULTS, load_average
 from snippets.__main__ import PRESETS
-from snippets.char_tokenizer import CharTokenizer
-from snippets.corpus import tiny_shakespeare
-from snippets.gpt import GPT, GPTConfig
-from snippets.text_data import train_val_split
-from snippets.training import TrainConfig, TrainState, evaluate, make_optimizer, train
+from snippets.tokenizers.char import CharTokenizer
+from snippets.training.corpus import tiny_shakespeare
+from snippets.models.gpt import GPT, GPTConfig
+from snippets.training.text_data import train_val_split
+from snippets.training.loop import TrainConfig, TrainState, evaluate, make_optimizer, train
 
 ISSUE_REFERENCE = {"val_loss": 1.886, "ms_per_step": 46.0, "tokens_per_s": 16600.0, "wall_s": 140.0}
 TARGET = 1.88

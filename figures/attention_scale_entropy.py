@@ -5,7 +5,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.attention import attention_entropy
+from snippets.layers.attention import attention_entropy
 
 
 def draw():

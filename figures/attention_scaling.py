@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from snippets.attention import scaled_dot_product_attention
+from snippets.layers.attention import scaled_dot_product_attention
 
 
 def best_time(fn, repeats: int = 2) -> float:

@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.attention import scaled_dot_product_attention
+from snippets.layers.attention import scaled_dot_product_attention
 
 
 def draw():

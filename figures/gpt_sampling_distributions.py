@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.sampling import next_token_probs
+from snippets.models.sampling import next_token_probs
 
 
 def draw():

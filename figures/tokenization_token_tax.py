@@ -2,9 +2,9 @@
 
 import matplotlib.pyplot as plt
 
-from snippets.bpe import ByteLevelBPE, train_fast
-from snippets.corpus import tiny_shakespeare
-from snippets.tokenizer_stats import SAMPLE_SENTENCES, tokens_per_char
+from snippets.tokenizers.bpe import ByteLevelBPE, train_fast
+from snippets.training.corpus import tiny_shakespeare
+from snippets.tokenizers.stats import SAMPLE_SENTENCES, tokens_per_char
 
 SIZES = (256, 320, 384, 512, 768, 1024)
 

@@ -1,9 +1,9 @@
-"""Warm-up plus cosine decay (snippets.schedule.lr_at) for the reference and the fast recipe."""
+"""Warm-up plus cosine decay (snippets.training.schedule.lr_at) for the reference and the fast recipe."""
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from snippets.schedule import lr_at
+from snippets.training.schedule import lr_at
 
 
 def draw() -> Figure:

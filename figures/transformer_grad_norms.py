@@ -3,7 +3,7 @@
 
 import matplotlib.pyplot as plt
 
-from snippets.blocks import gradient_norms_per_layer
+from snippets.layers.blocks import gradient_norms_per_layer
 
 
 def draw():

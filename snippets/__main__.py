@@ -12,14 +12,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from snippets import distributed
-from snippets.bpe import ByteLevelBPE
-from snippets.char_tokenizer import CharTokenizer
-from snippets.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from snippets.corpus import CorpusError, tiny_shakespeare
-from snippets.gpt import GPT, GPTConfig
-from snippets.text_data import read_text, train_val_split
-from snippets.training import TrainConfig, TrainState, make_optimizer, train
+from snippets.training import distributed
+from snippets.tokenizers.bpe import ByteLevelBPE
+from snippets.tokenizers.char import CharTokenizer
+from snippets.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from snippets.training.corpus import CorpusError, tiny_shakespeare
+from snippets.models.gpt import GPT, GPTConfig
+from snippets.training.text_data import read_text, train_val_split
+from snippets.training.loop import TrainConfig, TrainState, make_optimizer, train
 
 # Model and optimiser settings by name; command-line flags override single fields.
 PRESETS: dict[str, tuple[dict, dict]] = {

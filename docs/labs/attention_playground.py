@@ -25,7 +25,7 @@
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.attention import (
+from snippets.layers.attention import (
     MultiHeadAttention, attention_entropy, causal_mask, scaled_dot_product_attention,
     sliding_window_mask,
 )

@@ -24,8 +24,8 @@
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.gpt import GPT, GPTConfig
-from snippets.sampling import next_token_probs
+from snippets.models.gpt import GPT, GPTConfig
+from snippets.models.sampling import next_token_probs
 
 prompt = "the cat sat on the mat. the dog sat on the "  # try your own (letters from the text)
 temperature = 1.0   # 0 = greedy

@@ -23,11 +23,11 @@
 # %%
 import matplotlib.pyplot as plt
 
-from snippets.bpe import ByteLevelBPE, train_fast
-from snippets.char_tokenizer import CharTokenizer
-from snippets.corpus import tiny_shakespeare
-from snippets.unigram import UnigramLM
-from snippets.wordpiece import WordPiece
+from snippets.tokenizers.bpe import ByteLevelBPE, train_fast
+from snippets.tokenizers.char import CharTokenizer
+from snippets.training.corpus import tiny_shakespeare
+from snippets.tokenizers.unigram import UnigramLM
+from snippets.tokenizers.wordpiece import WordPiece
 
 sentence = "the cat sat on the mat and the hat sat on the cat"  # try your own
 pattern = "gpt2"  # "gpt2", "gpt4" or None (no pre-tokenization: merges may cross spaces)

@@ -16,7 +16,7 @@
 # Train a tiny character-level GPT on tiny Shakespeare for a few dozen steps and watch the
 # loss fall from $\ln V$. Change the learning rate, the warm-up, the batch size or the weight
 # decay below and re-run: a rate of 1e-1 stalls near the unigram loss, 1e-4 barely moves.
-# Everything is the library's own code (`snippets.training`, `snippets.gpt`).
+# Everything is the library's own code (`snippets.training.loop`, `snippets.models.gpt`).
 
 # %%
 # The lab of the chapter building_mini_transformer.md (Building a mini transformer).
@@ -25,11 +25,11 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.char_tokenizer import CharTokenizer
-from snippets.corpus import tiny_shakespeare
-from snippets.gpt import GPT, GPTConfig
-from snippets.text_data import train_val_split
-from snippets.training import TrainConfig, TrainState, make_optimizer, train
+from snippets.tokenizers.char import CharTokenizer
+from snippets.training.corpus import tiny_shakespeare
+from snippets.models.gpt import GPT, GPTConfig
+from snippets.training.text_data import train_val_split
+from snippets.training.loop import TrainConfig, TrainState, make_optimizer, train
 
 learning_rates = [1e-3, 1e-2]  # try 1e-4 or 1e-1
 steps = 40                     # more steps, lower loss, longer wait

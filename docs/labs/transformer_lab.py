@@ -25,8 +25,8 @@
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.blocks import gradient_norms_per_layer
-from snippets.positional import RotaryEmbedding, alibi_bias, sinusoidal_table
+from snippets.layers.blocks import gradient_norms_per_layer
+from snippets.layers.positional import RotaryEmbedding, alibi_bias, sinusoidal_table
 
 max_len = 64   # positions to show
 d_model = 32   # width of the table; try 8 or 128

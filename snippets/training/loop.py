@@ -1,0 +1,191 @@
+"""The training loop: AdamW with decoupled weight decay, warm-up plus cosine, clipping, evaluation.
+
+AdamW: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", 2017 (arXiv:1711.05101).
+Shape legend: B batch, T context length, V vocabulary size.
+"""
+
+# --8<-- [start:imports]
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from snippets.training.schedule import lr_at
+from snippets.training.text_data import get_batch
+# --8<-- [end:imports]
+
+
+# --8<-- [start:config]
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser and loop settings; the defaults are the 4-layer Shakespeare recipe's."""
+
+    batch_size: int = 12              # global: split across ranks under DDP
+    max_steps: int = 2000
+    lr: float = 1e-3
+    min_lr: float = 1e-4
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.99)
+    grad_clip: float = 1.0            # max global L2 norm; 0 disables clipping
+    eval_interval: int = 250
+    eval_iters: int = 20
+    seed: int = 1337
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_steps", "eval_interval", "eval_iters"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or self.grad_clip < 0 or self.weight_decay < 0:
+            raise ValueError(f"need lr > 0, grad_clip >= 0, weight_decay >= 0; got lr={self.lr}, "
+                             f"grad_clip={self.grad_clip}, weight_decay={self.weight_decay}")
+        lr_at(0, max_lr=self.lr, min_lr=self.min_lr, warmup_steps=self.warmup_steps,
+              total_steps=self.max_steps)  # validates the schedule's arguments
+# --8<-- [end:config]
+
+
+# --8<-- [start:param_groups]
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Two AdamW groups: matrices of Linear layers decay; biases, norms and embeddings do not.
+
+    Decay pulls a weight towards zero. That regularises a projection matrix, but a bias or a
+    norm's gain has no scale freedom to trade, and decaying an embedding row shrinks tokens
+    that are rarely seen (their gradient is rarely there to push back).
+    """
+    no_decay: set[int] = set()
+    for module in model.modules():
+        if isinstance(module, (nn.Embedding, nn.LayerNorm, nn.RMSNorm)):
+            no_decay.update(id(p) for p in module.parameters(recurse=False))
+    decay, rest = [], []
+    for name, p in model.named_parameters():  # de-duplicates a tied head/embedding matrix
+        if not p.requires_grad:
+            continue
+        if p.dim() < 2 or id(p) in no_decay or name.endswith("bias"):
+            rest.append(p)
+        else:
+            decay.append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": rest, "weight_decay": 0.0}]
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    # fused: one kernel updates every tensor, instead of about ten dispatches per tensor
+    return torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr,
+                             betas=config.betas, fused=True)
+# --8<-- [end:param_groups]
+
+
+# --8<-- [start:evaluate]
+@torch.no_grad()
+def evaluate(model: nn.Module, data: torch.Tensor, batch_size: int, context_length: int,
+             iters: int, seed: int = 0) -> float:
+    """Mean loss (nats per token) over `iters` random batches, the same batches every call.
+
+    Its own generator: evaluating never moves the training batches' random stream, so a
+    run with evaluation sees the same training data as one without.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for _ in range(iters):
+        x, y = get_batch(data, batch_size, context_length, generator)
+        total += model(x.to(device), y.to(device))[1].item()
+    model.train(was_training)
+    return total / iters
+# --8<-- [end:evaluate]
+
+
+# --8<-- [start:train_step]
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               y: torch.Tensor, lr: float, grad_clip: float) -> tuple[float, float]:
+    """One optimiser step at learning rate lr; returns (loss, gradient norm before clipping)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    _, loss = model(x, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    else:
+        norm = torch.linalg.vector_norm(
+            torch.stack([p.grad.norm() for p in model.parameters() if p.grad is not None]))
+    optimizer.step()
+    return loss.item(), norm.item()
+# --8<-- [end:train_step]
+
+
+# --8<-- [start:state]
+@dataclass
+class TrainState:
+    """Everything a resumed run needs besides the weights and the optimiser."""
+
+    step: int = 0
+    batch_rng: torch.Generator = field(default_factory=torch.Generator)
+    history: list[dict] = field(default_factory=list)  # one row per evaluation
+
+    @classmethod
+    def fresh(cls, seed: int) -> "TrainState":
+        torch.manual_seed(seed)  # initialisation and dropout
+        return cls(batch_rng=torch.Generator().manual_seed(seed))
+# --8<-- [end:state]
+
+
+# --8<-- [start:train]
+def train(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: torch.Tensor,
+          val_data: torch.Tensor, config: TrainConfig, state: TrainState, *,
+          stop_at: int | None = None,
+          on_step: Callable[[int, float, float], None] | None = None,
+          on_eval: Callable[[dict], bool | None] | None = None) -> TrainState:
+    """Train from state.step up to stop_at (default config.max_steps); returns the state.
+
+    Under torch.distributed every rank draws the same global batch and keeps its own slice,
+    so N ranks see exactly the windows one process would, and DDP's gradient average equals
+    the single-process gradient of the global batch. on_eval returning True stops early.
+    """
+    world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
+    if config.batch_size % world:
+        raise ValueError(f"batch_size {config.batch_size} is not divisible by {world} ranks")
+    local = config.batch_size // world
+    raw = model.module if hasattr(model, "module") else model  # unwrap DDP for config
+    T = raw.config.context_length
+    device = next(model.parameters()).device
+    stop = config.max_steps if stop_at is None else stop_at
+    model.train()
+    while state.step < stop:
+        step = state.step
+        lr = lr_at(step, max_lr=config.lr, min_lr=config.min_lr,
+                   warmup_steps=config.warmup_steps, total_steps=config.max_steps)
+        x, y = get_batch(train_data, config.batch_size, T, state.batch_rng)  # global (B, T)
+        x, y = x[rank * local:(rank + 1) * local], y[rank * local:(rank + 1) * local]
+        loss, norm = train_step(model, optimizer, x.to(device), y.to(device), lr, config.grad_clip)
+        if world > 1:  # report the global batch's loss, not this rank's slice
+            t = torch.tensor([loss], device=device)
+            dist.all_reduce(t)
+            loss = t.item() / world
+        state.step += 1
+        if on_step is not None:
+            on_step(state.step, loss, lr)
+        if state.step % config.eval_interval == 0 or state.step == config.max_steps:
+            row = {"step": state.step, "train_loss": loss, "time": time.perf_counter(),
+                   "val_loss": evaluate(raw, val_data, config.batch_size, T, config.eval_iters,
+                                        seed=config.seed + 1)}
+            state.history.append(row)
+            if on_eval is not None and on_eval(row):
+                break
+    return state
+# --8<-- [end:train]
+
+
+# --8<-- [start:bits_per_char]
+def bits_per_character(loss_nats: float, n_tokens: int, n_chars: int) -> float:
+    """Convert a mean loss per token into bits per character of the same text."""
+    if n_tokens < 1 or n_chars < 1:
+        raise ValueError(f"need n_tokens >= 1 and n_chars >= 1, got {n_tokens}, {n_chars}")
+    return loss_nats * n_tokens / n_chars / math.log(2)
+# --8<-- [end:bits_per_char]
