@@ -2,12 +2,22 @@
 
 Includes (``--8<--``) are expanded by pymdownx.snippets itself, configured from
 mkdocs.yml, before pytest-codeblocks' parser collects the blocks. Used by the root
-conftest.py (one test per block) and by the site tests (counts, page scripts).
+conftest.py (one test per block) and by the site tests (counts, page scripts, CPU kernels).
+
+Run as a program, it runs one page's blocks in order and compares what they print with the
+page (the CPU-kernel test starts it under other ATen kernels and thread counts):
+
+    python -m tools.pageblocks docs/gpt_family.md --threads 1 --capability DEFAULT
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
+import contextlib
 import io
+import sys
+import traceback
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -55,12 +65,17 @@ def expand(page: Path) -> str:
     try:
         return "\n".join(md.preprocessors["snippet"].run(lines))
     except Exception as error:  # SnippetMissingError and friends: name the page
-        raise PageError(f"{page.relative_to(ROOT)}: {error}") from error
+        raise PageError(f"{_name(page)}: {error}") from error
+
+
+def _name(page: Path) -> str:
+    page = page.resolve()
+    return str(page.relative_to(ROOT)) if ROOT in page.parents else str(page)
 
 
 def python_blocks(page: Path) -> list[PageBlock]:
     """The page's executable Python blocks, in order, with their expected output."""
-    name = str(page.relative_to(ROOT))
+    name = _name(page)
     try:
         blocks: list[CodeBlock] = extract_from_buffer(io.StringIO(expand(page)))
         source = extract_from_buffer(io.StringIO(page.read_text(encoding="utf-8")))
@@ -93,3 +108,123 @@ def pages() -> list[Path]:
 def page_script(page: Path) -> str:
     """All of a page's Python blocks joined into the script a reader gets by copying them."""
     return "\n\n".join(block.code for block in python_blocks(page))
+
+
+# --- Pages that train -----------------------------------------------------------------------
+# Training amplifies the last-bit differences between CPU kernels about 10^4-fold, so a page
+# that trains and prints is run again under other kernels (tests/site/test_cpu_kernels.py).
+# "Trains" is read from the code: a backward pass followed by an update (`.backward(` and
+# `.step(` together, or `.backward(` inside a loop), on the page itself or inside a function
+# or method of snippets/ that the page calls, however deep the calls go within snippets/.
+# One backward pass (a gradient check, a FLOP count) does not train: it is not amplified.
+
+@dataclass
+class _Calls:
+    names: set[str]        # f(...)
+    attrs: set[str]        # x.f(...)
+    updates: bool          # a backward pass and an update: this code trains by itself
+
+
+def _calls(tree: ast.AST) -> _Calls:
+    names, attrs, backward_in_loop = set(), set(), False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.While)):
+            backward_in_loop |= any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                                    and n.func.attr == "backward" for n in ast.walk(node))
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name):
+                names.add(node.func.id)
+            elif isinstance(node.func, ast.Attribute):
+                attrs.add(node.func.attr)
+    updates = backward_in_loop or {"backward", "step"} <= attrs
+    return _Calls(names, attrs, updates)
+
+
+@cache
+def library_trainers() -> tuple[frozenset[str], frozenset[str]]:
+    """(functions, methods) of snippets/ that train, directly or through other ones."""
+    functions: dict[str, list[_Calls]] = {}
+    methods: dict[str, list[_Calls]] = {}
+    for path in sorted((ROOT / "snippets").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions.setdefault(node.name, []).append(_calls(node))
+            elif isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        methods.setdefault(item.name, []).append(_calls(item))
+    found_f: set[str] = set()
+    found_m: set[str] = set()
+    changed = True
+    while changed:  # a fixed point: train() calls train_step(), which steps the optimiser
+        changed = False
+        for table, found in ((functions, found_f), (methods, found_m)):
+            for name, bodies in table.items():
+                if name not in found and any(_trains(c, found_f, found_m) for c in bodies):
+                    found.add(name)
+                    changed = True
+    return frozenset(found_f), frozenset(found_m)
+
+
+def _trains(calls: _Calls, functions: set[str] | frozenset[str],
+            methods: set[str] | frozenset[str]) -> bool:
+    return calls.updates or bool(calls.names & functions) or bool(calls.attrs & methods)
+
+
+def code_trains(code: str) -> bool:
+    """Whether code trains a model itself or calls a library function that does."""
+    return _trains(_calls(ast.parse(code)), *library_trainers())
+
+
+def training_pages() -> list[Path]:
+    """The pages whose blocks train a model (and so may print kernel-dependent numbers)."""
+    return [page for page in pages() if code_trains(page_script(page))]
+
+
+# --- Running a page's blocks outside pytest -------------------------------------------------
+
+def check_blocks(blocks: list[PageBlock]) -> list[str]:
+    """Run blocks in order in one namespace; return one message per block that failed."""
+    namespace: dict = {"__name__": "__main__"}
+    failures = []
+    for block in blocks:
+        where = f"{block.page}, line {block.lineno}"
+        stdout = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(stdout):
+                exec(compile(block.code, f"{block.page}:{block.lineno}", "exec"), namespace)
+        except Exception:
+            return failures + [f"{where} raised:\n{traceback.format_exc()}"]
+        output = stdout.getvalue()
+        if block.expected_output is not None and output != block.expected_output:
+            failures.append(f"{where}: printed output differs from the page.\n"
+                            f"--- the page shows ---\n{block.expected_output}"
+                            f"--- the code printed ---\n{output}")
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.pageblocks", description=__doc__)
+    parser.add_argument("page", type=Path)
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads before the blocks")
+    parser.add_argument("--capability", help="fail unless ATen runs these kernels "
+                        "(DEFAULT, AVX2, ...), so that a variant cannot silently fall back")
+    args = parser.parse_args(argv)
+    import torch  # only here: collecting pages must not need torch
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    capability = torch.backends.cpu.get_cpu_capability()
+    if args.capability is not None and capability != args.capability:
+        print(f"ATen runs {capability} kernels, not {args.capability}", file=sys.stderr)
+        return 2
+    failures = check_blocks(python_blocks(args.page))
+    for failure in failures:
+        print(failure)
+    print(f"{_name(args.page)}: {len(failures)} failing block(s) with {capability} kernels and "
+          f"{torch.get_num_threads()} thread(s)", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

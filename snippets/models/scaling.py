@@ -38,7 +38,10 @@ def training_flops(n_params: float, n_tokens: float) -> float:
 
 
 def chinchilla_optimal(flops: float, tokens_per_param: float = 20.0) -> tuple[float, float]:
-    """The (N, D) that spends `flops` with D = r N: C = 6 N (r N), so N = sqrt(C / 6r)."""
+    """The (N, D) that spends `flops` at a fixed ratio D = r N: C = 6 N (r N), N = sqrt(C / 6r).
+
+    r = 20 is the rule of thumb read off Hoffmann et al.'s approaches 1 and 2 (their Table 3);
+    it is not the optimum of their parametric fit, which `fit_optimal_split` computes."""
     if flops <= 0 or tokens_per_param <= 0:
         raise ValueError(f"flops and tokens_per_param must be > 0, got {flops}, {tokens_per_param}")
     n = math.sqrt(flops / (6.0 * tokens_per_param))
@@ -61,6 +64,23 @@ def chinchilla_loss(n_params: float, n_tokens: float, e: float = 1.69, a: float 
     finite model and for finite data."""
     return e + a / n_params ** alpha + b / n_tokens ** beta
 # --8<-- [end:loss_fits]
+
+
+# --8<-- [start:fit_optimum]
+def fit_optimal_split(flops: float, a: float = 406.4, b: float = 410.7, alpha: float = 0.34,
+                      beta: float = 0.28) -> tuple[float, float]:
+    """The (N, D) that minimise L = E + a / N^alpha + b / D^beta subject to 6 N D = flops.
+
+    Substituting D = C / 6N and setting dL/dN = 0 gives alpha a N^-alpha = beta b (6N / C)^beta,
+    so N_opt = G (C/6)^(beta / (alpha + beta)) with G = (alpha a / (beta b))^(1 / (alpha + beta)),
+    and D_opt = C / (6 N_opt) = (C/6)^(alpha / (alpha + beta)) / G (Hoffmann et al., eq. 4)."""
+    if flops <= 0 or min(a, b, alpha, beta) <= 0:
+        raise ValueError(f"flops, a, b, alpha, beta must be > 0, got {flops}, {a}, {b}, "
+                         f"{alpha}, {beta}")
+    g = (alpha * a / (beta * b)) ** (1.0 / (alpha + beta))
+    n_opt = g * (flops / 6.0) ** (beta / (alpha + beta))
+    return n_opt, flops / (6.0 * n_opt)
+# --8<-- [end:fit_optimum]
 
 
 # --8<-- [start:kv_memory]

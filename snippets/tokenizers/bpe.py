@@ -5,14 +5,16 @@ Ids 0..255 are the raw bytes, so every string has an encoding; merge i creates i
 special tokens take the ids after the merges.
 
 Tie-breaking rule (both trainers): the pair with the highest count wins; among equal counts,
-the pair (a, b) that is smallest as a tuple of ids wins (compare a first, then b).
+the pair (a, b) that is smallest as a tuple of ids wins (compare a first, then b). `byte_order`
+renumbers the 256 byte ids for that comparison only: `tokenizers_byte_order()` makes both
+trainers break ties as Hugging Face `tokenizers` does, and then the merge lists are identical.
 """
 
 # --8<-- [start:imports]
 import heapq
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import regex
@@ -37,14 +39,36 @@ def merge_pair(ids: Sequence[int], pair: Pair, new_id: int) -> list[int]:
     return out
 
 
-def best_pair(counts: dict[Pair, int]) -> Pair:
+def tie_key(byte_order: Sequence[int] | None = None) -> Callable[[Pair], Pair]:
+    """The tie-break key of a pair: its ids, with byte ids 0..255 renumbered by `byte_order`."""
+    if byte_order is None:
+        return lambda pair: pair
+    if sorted(byte_order) != list(range(256)):
+        raise ValueError("byte_order must be a permutation of the 256 byte ids")
+    rank = list(byte_order)
+    return lambda pair: (rank[pair[0]] if pair[0] < 256 else pair[0],
+                         rank[pair[1]] if pair[1] < 256 else pair[1])
+
+
+def best_pair(counts: dict[Pair, int], byte_order: Sequence[int] | None = None) -> Pair:
     """Highest count; ties go to the smallest (a, b)."""
-    return min(counts, key=lambda p: (-counts[p], p))
+    key = tie_key(byte_order)
+    return min(counts, key=lambda p: (-counts[p], key(p)))
+
+
+def check_utf8(text: str) -> None:
+    """A lone surrogate ("\\ud800") is a str but not Unicode text: it has no UTF-8 bytes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"text has a lone surrogate {text[error.start]!r} at index {error.start}: "
+                         "it is not valid Unicode and has no UTF-8 bytes") from None
 
 
 def _check_training_input(text: str, vocab_size: int, n_special: int = 0) -> None:
     if not text:
         raise ValueError("cannot train BPE on an empty corpus")
+    check_utf8(text)
     if vocab_size < 256 + n_special:
         raise ValueError(f"vocab_size {vocab_size} is below the 256-byte alphabet"
                          f"{f' plus {n_special} special tokens' if n_special else ''}")
@@ -58,7 +82,8 @@ def _chunks(text: str, pattern: str | None) -> list[bytes]:
 
 
 # --8<-- [start:train_naive]
-def train_naive(text: str, vocab_size: int, pattern: str | None = "gpt2") -> list[Pair]:
+def train_naive(text: str, vocab_size: int, pattern: str | None = "gpt2",
+                byte_order: Sequence[int] | None = None) -> list[Pair]:
     """The textbook loop: re-count every pair in the whole corpus before each merge."""
     _check_training_input(text, vocab_size)
     chunks = [list(c) for c in _chunks(text, pattern)]
@@ -69,7 +94,7 @@ def train_naive(text: str, vocab_size: int, pattern: str | None = "gpt2") -> lis
             counts.update(zip(ids, ids[1:]))
         if not counts:
             break  # every chunk is a single token: nothing left to merge
-        pair = best_pair(counts)
+        pair = best_pair(counts, byte_order)
         chunks = [merge_pair(ids, pair, new_id) for ids in chunks]
         merges.append(pair)
     return merges
@@ -77,7 +102,8 @@ def train_naive(text: str, vocab_size: int, pattern: str | None = "gpt2") -> lis
 
 
 # --8<-- [start:train_fast]
-def train_fast(text: str, vocab_size: int, pattern: str | None = "gpt2") -> list[Pair]:
+def train_fast(text: str, vocab_size: int, pattern: str | None = "gpt2",
+               byte_order: Sequence[int] | None = None) -> list[Pair]:
     """Same merges as train_naive, but each merge only touches the words that contain the pair.
 
     Pre-tokens are deduplicated into (word, frequency); pair counts are kept up to date
@@ -93,16 +119,17 @@ def train_fast(text: str, vocab_size: int, pattern: str | None = "gpt2") -> list
         for pair in zip(ids, ids[1:]):
             pair_counts[pair] += counts[w]
             where.setdefault(pair, set()).add(w)
-    # a max-heap of (-count, pair); entries whose count is out of date are skipped when popped
-    heap = [(-c, p) for p, c in pair_counts.items()]
+    # a max-heap of (-count, tie key, pair); entries whose count is out of date are skipped when popped
+    key = tie_key(byte_order)
+    heap = [(-c, key(p), p) for p, c in pair_counts.items()]
     heapq.heapify(heap)
     merges = []
     for new_id in range(256, vocab_size):
-        while heap and pair_counts.get(heap[0][1]) != -heap[0][0]:
+        while heap and pair_counts.get(heap[0][2]) != -heap[0][0]:
             heapq.heappop(heap)
         if not heap:
             break  # every word is a single token: nothing left to merge
-        pair = heapq.heappop(heap)[1]  # highest count, then smallest (a, b): best_pair's rule
+        pair = heapq.heappop(heap)[2]  # highest count, then smallest key: best_pair's rule
         changed = set()
         for w in where.pop(pair):
             old = words[w]
@@ -120,7 +147,7 @@ def train_fast(text: str, vocab_size: int, pattern: str | None = "gpt2") -> list
             words[w] = new
         for p in changed:
             if pair_counts[p] > 0:
-                heapq.heappush(heap, (-pair_counts[p], p))
+                heapq.heappush(heap, (-pair_counts[p], key(p), p))
             else:
                 del pair_counts[p]
         merges.append(pair)
@@ -144,10 +171,55 @@ def byte_to_unicode() -> dict[int, str]:
             table[b] = chr(256 + shift)
             shift += 1
     return table
+
+
+def tokenizers_byte_order() -> list[int]:
+    """byte_order[b] = the id `tokenizers`' trainer gives byte b: stand-ins sorted by code point."""
+    table = byte_to_unicode()
+    by_stand_in = sorted(range(256), key=lambda b: ord(table[b]))
+    order = [0] * 256
+    for rank, b in enumerate(by_stand_in):
+        order[b] = rank
+    return order
 # --8<-- [end:byte_alphabet]
 
 
 # --8<-- [start:tokenizer]
+def apply_merges(ids: list[int], ranks: dict[Pair, int], merged: dict[Pair, int]) -> list[int]:
+    """Merge by rank in O(n log n): a heap of (rank, position) over a linked list of tokens.
+
+    A merge of rank r only creates pairs that contain the new token, which have ranks above r,
+    so popping (rank, position) in order does the same as "merge every occurrence of the
+    lowest-ranked pair, left to right, and repeat", without rescanning the chunk each round.
+    It is also the order Hugging Face `tokenizers` applies merges in.
+    """
+    n = len(ids)
+    tokens: list[int | None] = list(ids)  # None: absorbed into the token on its left
+    nxt, prev = list(range(1, n + 1)), list(range(-1, n - 1))
+    heap = []
+    for i in range(n - 1):
+        rank = ranks.get((ids[i], ids[i + 1]))
+        if rank is not None:
+            heap.append((rank, i))
+    heapq.heapify(heap)
+    while heap:
+        rank, i = heapq.heappop(heap)
+        j = nxt[i]
+        # stale entry: the token at i was absorbed, or one side changed since it was pushed
+        if tokens[i] is None or j == n or ranks.get((tokens[i], tokens[j])) != rank:
+            continue
+        tokens[i], tokens[j] = merged[(tokens[i], tokens[j])], None
+        nxt[i] = nxt[j]
+        if nxt[i] < n:
+            prev[nxt[i]] = i
+        for left in (prev[i], i):  # the two pairs that now contain the new token
+            if left >= 0 and nxt[left] < n:
+                new_rank = ranks.get((tokens[left], tokens[nxt[left]]))
+                if new_rank is not None:
+                    heapq.heappush(heap, (new_rank, left))
+    return [t for t in tokens if t is not None]
+
+
 class ByteLevelBPE:
     """vocab: id -> bytes; merges: (left id, right id) pairs in priority order."""
 
@@ -193,22 +265,12 @@ class ByteLevelBPE:
         return len(self.vocab) + len(self.special)
 
     def _encode_chunk(self, chunk: bytes) -> list[int]:
-        ids = [self.byte_ids[b] for b in chunk]
-        while len(ids) >= 2:
-            # apply the earliest-learned merge present; the order merges were learned in is the priority
-            pair = min(zip(ids, ids[1:]), key=lambda p: self.ranks.get(p, len(self.ranks)))
-            if pair not in self.ranks:
-                break
-            ids = merge_pair(ids, pair, self.merged[pair])
-        return ids
+        # the earliest-learned merge present goes first: the order merges were learned in is the priority
+        return apply_merges([self.byte_ids[b] for b in chunk], self.ranks, self.merged)
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode without recognising special tokens (safe for untrusted text)."""
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as error:
-            raise ValueError(f"text has a lone surrogate {text[error.start]!r} at index {error.start}: "
-                             "it is not valid Unicode and has no UTF-8 bytes") from None
+        check_utf8(text)
         out: list[int] = []
         for piece in ([text] if self._regex is None else self._regex.findall(text)):
             ids = self._cache.get(piece)

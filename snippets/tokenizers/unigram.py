@@ -6,7 +6,9 @@ removal costs the least likelihood. Encoding is Viterbi: the most probable segme
 Sampling segmentations instead is subword regularisation.
 
 SentencePiece (Kudo & Richardson, 2018, arXiv:1808.06226) treats text as a raw character stream:
-spaces become the visible marker "▁" (U+2581), so decoding is exact concatenation.
+spaces become the visible marker "▁" (U+2581), so decoding is exact concatenation. A literal "▁"
+in the input is not escaped: it decodes as a space, as in `sentencepiece` (whose vocabularies
+this encoder loads), so text that contains "▁" does not round-trip.
 """
 
 # --8<-- [start:imports]
@@ -21,7 +23,7 @@ SPACE = "\u2581"  # ▁, SentencePiece's visible space
 
 # --8<-- [start:stream]
 def to_stream(text: str) -> str:
-    """SentencePiece's view of text: a dummy prefix space, then every space as ▁."""
+    """SentencePiece's view of text: a dummy prefix space, then every space as ▁ (a literal ▁ stays ▁)."""
     return SPACE + text.replace(" ", SPACE)
 
 
@@ -73,7 +75,14 @@ class UnigramLM:
     # --8<-- [end:viterbi]
 
     def encode(self, text: str) -> list[str]:
-        return self.viterbi(to_stream(text))
+        """Viterbi pieces; a run of unknown characters becomes one (unknown) piece, as in sentencepiece."""
+        pieces: list[str] = []
+        for piece in self.viterbi(to_stream(text)):
+            if pieces and piece not in self.pieces and pieces[-1] not in self.pieces:
+                pieces[-1] += piece
+            else:
+                pieces.append(piece)
+        return pieces
 
     def decode(self, pieces: Sequence[str]) -> str:
         return from_stream(pieces)

@@ -6,13 +6,15 @@ left, the longest vocabulary entry that matches; pieces inside a word carry the 
 """
 
 # --8<-- [start:imports]
+import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import regex
 
-# BERT-style pre-tokenization: runs of word characters, and each other non-space character alone
-WORD_PATTERN = regex.compile(r"\w+|[^\w\s]")
+# BERT's pre-tokenizer: split on whitespace, then every punctuation character (Unicode P*, or an
+# ASCII symbol such as $ + < = > ^ ` | ~) stands alone; letters, digits, marks, emoji stay together
+WORD_PATTERN = regex.compile(r"[^\p{White_Space}\p{P}$+<=>^`|~]+|[\p{P}$+<=>^`|~]")
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 # --8<-- [end:imports]
 
@@ -69,9 +71,48 @@ def train_wordpiece(text: str, vocab_size: int, special_tokens: Sequence[str] = 
 # --8<-- [end:train]
 
 
+# --8<-- [start:bert_basic]
+def _is_cjk(cp: int) -> bool:
+    return any(lo <= cp <= hi for lo, hi in (
+        (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+        (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)))
+
+
+def bert_normalize(text: str, lowercase: bool = True, strip_accents: bool = True) -> str:
+    """BERT's normaliser (uncased checkpoints): drop control characters, put spaces around CJK
+    ideographs, strip accents (NFD, then drop combining marks), lower-case."""
+    chars = []
+    for ch in text:
+        cp, cat = ord(ch), unicodedata.category(ch)
+        if cp == 0 or cp == 0xFFFD or (cat in ("Cc", "Cf", "Co") and ch not in "\t\n\r"):
+            continue                                    # control and invalid characters vanish
+        if ch in " \t\n\r" or cat == "Zs":
+            chars.append(" ")
+        elif _is_cjk(cp):
+            chars.append(f" {ch} ")                     # each ideograph is a word
+        else:
+            chars.append(ch)
+    text = "".join(chars)
+    if strip_accents:
+        text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    if lowercase:  # character by character: no context rules such as Greek final sigma
+        text = "".join(c.lower() for c in text)
+    return text
+
+
+def bert_basic_tokenize(text: str) -> list[str]:
+    """Normalise as an uncased BERT does, then split into words and punctuation (WORD_PATTERN)."""
+    return WORD_PATTERN.findall(bert_normalize(text))
+# --8<-- [end:bert_basic]
+
+
 # --8<-- [start:encode]
 class WordPiece:
-    def __init__(self, vocab: Iterable[str], unk_token: str = "[UNK]", max_chars: int = 100) -> None:
+    def __init__(self, vocab: Iterable[str], unk_token: str = "[UNK]", max_chars: int = 100,
+                 pre_tokenizer: Callable[[str], list[str]] | None = None) -> None:
+        """pre_tokenizer splits text into words (default: WORD_PATTERN); BERT's own
+        checkpoints need bert_basic_tokenize."""
+        self.pre_tokenizer = pre_tokenizer or WORD_PATTERN.findall
         self.itos = list(vocab)
         self.stoi = {t: i for i, t in enumerate(self.itos)}
         if unk_token not in self.stoi:
@@ -99,7 +140,7 @@ class WordPiece:
         return pieces
 
     def tokenize(self, text: str) -> list[str]:
-        return [p for word in WORD_PATTERN.findall(text) for p in self.tokenize_word(word)]
+        return [p for word in self.pre_tokenizer(text) for p in self.tokenize_word(word)]
 
     def encode(self, text: str) -> list[int]:
         return [self.stoi[p] for p in self.tokenize(text)]

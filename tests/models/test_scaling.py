@@ -10,9 +10,9 @@ from torch import nn
 from snippets.layers.attention import MultiHeadAttention
 from snippets.layers.feedforward import FeedForward
 from snippets.layers.normalization import RMSNorm
-from snippets.models.scaling import (chinchilla_loss, chinchilla_optimal, kaplan_loss_vs_params,
-                              kv_cache_bytes_per_token, llama_parameter_count, swiglu_hidden,
-                              training_flops)
+from snippets.models.scaling import (chinchilla_loss, chinchilla_optimal, fit_optimal_split,
+                                     kaplan_loss_vs_params, kv_cache_bytes_per_token,
+                                     llama_parameter_count, swiglu_hidden, training_flops)
 
 
 def test_swiglu_hidden_matches_llama_widths():
@@ -43,13 +43,42 @@ def test_chinchilla_optimal_spends_the_budget_at_20_tokens_per_param():
         chinchilla_optimal(0.0)
 
 
-def test_optimal_split_beats_others_under_the_chinchilla_fit():
-    C = 1e21
-    n_opt, d_opt = chinchilla_optimal(C)
+@pytest.mark.parametrize("C", [1e19, 1e21, 5.76e23, 1e25])
+def test_fit_optimum_beats_every_neighbouring_split_at_equal_compute(C):
+    n_opt, d_opt = fit_optimal_split(C)
+    assert training_flops(n_opt, d_opt) == pytest.approx(C)
     best = chinchilla_loss(n_opt, d_opt)
-    for factor in (0.1, 0.3, 3.0, 10.0):  # same compute, other splits
+    for factor in (0.5, 0.9, 0.99, 1.01, 1.1, 2.0):  # same compute, other splits, both sides
         n = n_opt * factor
-        assert chinchilla_loss(n, C / (6 * n)) > best - 0.01
+        assert chinchilla_loss(n, C / (6 * n)) > best
+    # and it is a minimum found numerically, not only by the closed form
+    grid = [n_opt * 10 ** (k / 200) for k in range(-200, 201)]
+    n_grid = min(grid, key=lambda n: chinchilla_loss(n, C / (6 * n)))
+    assert n_grid == pytest.approx(n_opt, rel=0.012)
+
+
+def test_the_20_to_1_split_is_not_the_optimum_of_the_published_fit():
+    C = 5.76e23  # Chinchilla's budget
+    n20, d20 = chinchilla_optimal(C)
+    n_opt, d_opt = fit_optimal_split(C)
+    assert chinchilla_loss(n_opt, d_opt) < chinchilla_loss(n20, d20)
+    assert d_opt / n_opt > 80  # the rounded approach-3 constants favour data: ~93 tokens/param
+    # the exponents of N_opt and D_opt in C: beta/(alpha+beta) and alpha/(alpha+beta)
+    n_hi, d_hi = fit_optimal_split(10 * C)
+    assert math.log10(n_hi / n_opt) == pytest.approx(0.28 / 0.62)
+    assert math.log10(d_hi / d_opt) == pytest.approx(0.34 / 0.62)
+
+
+def test_refit_of_besiroglu_et_al_gives_about_20_tokens_per_param():
+    n, d = fit_optimal_split(5.76e23, a=482.01, b=2085.43, alpha=0.3478, beta=0.3658)
+    assert 15 < d / n < 25
+
+
+def test_fit_optimum_rejects_bad_input():
+    with pytest.raises(ValueError, match="must be > 0"):
+        fit_optimal_split(-1.0)
+    with pytest.raises(ValueError, match="must be > 0"):
+        fit_optimal_split(1e21, alpha=0.0)
 
 
 def test_losses_fall_with_scale():

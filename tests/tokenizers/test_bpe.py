@@ -1,13 +1,16 @@
 import json
 
 import pytest
+import regex
 from hypothesis import given, settings, strategies as st
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from snippets.tokenizers.bpe import ByteLevelBPE, best_pair, byte_to_unicode, merge_pair, train_fast, train_naive
-from tests.tokenizers.texts import synthetic_corpus
+from snippets.tokenizers.bpe import (ByteLevelBPE, apply_merges, best_pair, byte_to_unicode, merge_pair,
+                                     tokenizers_byte_order, train_fast, train_naive)
+from tests.tokenizers.texts import MULTISCRIPT_LINES, multiscript_corpus, synthetic_corpus
 
 TEXT = synthetic_corpus()
+MULTI = multiscript_corpus()
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +129,112 @@ def test_tokenizers_with_our_merges(tok):
     probe = TEXT[:3000] + " Unseen wörds, 31415926 and 🙃!"
     assert hf.encode(probe).ids == plain.encode(probe)
     assert hf.decode(plain.encode(probe)) == probe
+
+
+def test_training_on_a_lone_surrogate_is_a_clear_error():
+    for train in (train_fast, train_naive, ByteLevelBPE.train):
+        with pytest.raises(ValueError, match=r"lone surrogate '\\udc80' at index 4"):
+            train("abc \udc80 def", 300)
+
+
+def round_by_round(ids: list[int], ranks: dict, merged: dict) -> list[int]:
+    """The textbook encoder: merge every occurrence of the lowest-ranked pair present, repeat."""
+    while len(ids) >= 2:
+        pair = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, len(ranks)))
+        if pair not in ranks:
+            break
+        ids = merge_pair(ids, pair, merged[pair])
+    return ids
+
+
+@given(st.text(alphabet="katorinlmesu ", max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_heap_merging_equals_merging_round_by_round(tok, text):
+    ids = [tok.byte_ids[b] for b in text.encode("utf-8")]
+    assert apply_merges(ids, tok.ranks, tok.merged) == round_by_round(ids, tok.ranks, tok.merged)
+
+
+class CountingRanks(dict):
+    """The merge ranks, counting every lookup the encoder makes."""
+    lookups = 0
+
+    def get(self, key, default=None):
+        self.lookups += 1
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.lookups += 1
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.lookups += 1
+        return super().__contains__(key)
+
+
+@pytest.mark.parametrize("n", [2_000, 16_000])
+def test_encoding_one_long_run_of_letters_does_linear_work(tok, n):
+    # One pre-token of n letters (the corpus' words glued together). Re-scanning the chunk after
+    # every merge round costs rounds x n rank lookups (about 28 n here); the heap looks up each
+    # initial pair once, each popped entry once and the two new pairs of each merge once:
+    # at most (n - 1) + 3 (n - 1) + 2 (n - 1) < 6 n.
+    letters = "".join(regex.findall(r"\p{L}+", TEXT))
+    run = (letters * (n // len(letters) + 1))[:n]
+    fresh = ByteLevelBPE.from_merges(tok.merges)
+    fresh.ranks = CountingRanks(fresh.ranks)
+    ids = fresh.encode(run)
+    assert fresh.decode(ids) == run and len(ids) < n / 2  # merges did apply
+    n_bytes = len(run.encode("utf-8"))
+    assert fresh.ranks.lookups < 6 * n_bytes, f"{fresh.ranks.lookups} rank lookups for {n_bytes} bytes"
+
+
+def test_tokenizers_byte_order_ranks_bytes_by_their_stand_in():
+    order, table = tokenizers_byte_order(), byte_to_unicode()
+    assert sorted(order) == list(range(256))
+    assert order[ord("!")] == 0 and order[ord("a")] < order[ord(" ")]  # "Ġ" (U+0120) sorts after "a"
+    assert all((order[a] < order[b]) == (table[a] < table[b]) for a in range(256) for b in range(256))
+    with pytest.raises(ValueError, match="permutation"):
+        train_fast("ab ab", 300, byte_order=[0] * 256)
+
+
+@pytest.mark.parametrize("pattern", ["gpt2", None])
+def test_both_trainers_agree_under_any_byte_order(pattern):
+    order = tokenizers_byte_order()
+    assert train_fast(MULTI[:3000], 300, pattern, order) == train_naive(MULTI[:3000], 300, pattern, order)
+
+
+def hf_trained(text: str, vocab_size: int) -> tuple[Tokenizer, ByteLevelBPE]:
+    hf = hf_byte_level(models.BPE())
+    hf.train_from_iterator([text], trainers.BpeTrainer(
+        vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    model = json.loads(hf.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    return hf, ByteLevelBPE.from_hf(model["vocab"], merges, "gpt2")
+
+
+def merged_bytes(tok: ByteLevelBPE) -> list[tuple[bytes, bytes]]:
+    return [(tok.vocab[a], tok.vocab[b]) for a, b in tok.merges]
+
+
+@pytest.mark.parametrize("corpus", ["synthetic", "multiscript"])
+def test_same_merge_list_as_the_tokenizers_trainer_with_its_byte_order(corpus):
+    # tokenizers numbers its 256 base symbols by the code point of their stand-in characters;
+    # with the same numbering for ties, the two trainers must agree merge for merge
+    text = TEXT if corpus == "synthetic" else MULTI
+    _, theirs = hf_trained(text, 600)
+    ours = ByteLevelBPE.from_merges(train_fast(text, 600, byte_order=tokenizers_byte_order()))
+    assert len(theirs.merges) == 344 if corpus == "multiscript" else len(theirs.merges) > 100
+    assert merged_bytes(ours) == merged_bytes(theirs)
+    # with byte values as tie-break ids the lists part at the first tie that involves a space
+    assert merged_bytes(ByteLevelBPE.from_merges(train_fast(text, 600))) != merged_bytes(theirs)
+
+
+def test_encoders_agree_with_tokenizers_on_many_scripts():
+    # several scripts, ZWJ emoji sequences, combining marks, snake_case code, CRLF line ends
+    probe = MULTI + "".join(MULTISCRIPT_LINES) + " unseen: ∮ ⠿ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🫠\r\n"
+    hf, theirs = hf_trained(MULTI, 600)
+    assert theirs.encode(probe) == hf.encode(probe).ids  # our encoder, their merges
+    ours = ByteLevelBPE.from_merges(train_fast(MULTI, 600))
+    vocab, merges = ours.to_hf()
+    with_ours = hf_byte_level(models.BPE(vocab=vocab, merges=merges))
+    assert with_ours.encode(probe).ids == ours.encode(probe)  # their encoder, our merges
+    assert with_ours.decode(ours.encode(probe)) == probe == ours.decode(ours.encode(probe))

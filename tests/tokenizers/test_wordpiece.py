@@ -1,8 +1,8 @@
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from snippets.tokenizers.wordpiece import WordPiece, pair_scores, train_wordpiece
-from tests.tokenizers.texts import synthetic_corpus
+from snippets.tokenizers.wordpiece import WORD_PATTERN, WordPiece, pair_scores, train_wordpiece
+from tests.tokenizers.texts import MULTISCRIPT_LINES, multiscript_corpus, synthetic_corpus
 
 TEXT = synthetic_corpus().replace("🙂", "")
 
@@ -53,3 +53,24 @@ def test_bad_input():
         WordPiece(["a", "b"])
     with pytest.raises(ValueError, match="token id 7"):
         WordPiece(["[UNK]", "a"]).decode([7])
+
+
+MULTI = multiscript_corpus()
+# characters the pre-tokenizers must agree on: Unicode spaces, separators, symbols, math letters
+PROBE = MULTI + "".join(MULTISCRIPT_LINES) + "\x1c\x1f\u00a0\u2028 x\u3000y a_b ∑x² 𝔘𝔫 ¿qué? 🫠!"
+
+
+def test_word_pattern_is_berts_pre_tokenizer_on_many_scripts():
+    # emoji with zero-width joiners, combining marks and snake_case stay or split exactly as in BERT
+    words = [w for w, _ in pre_tokenizers.BertPreTokenizer().pre_tokenize_str(PROBE)]
+    assert WORD_PATTERN.findall(PROBE) == words
+    assert WORD_PATTERN.findall("count_tokens 👩\u200d💻 cafe\u0301") == [
+        "count", "_", "tokens", "👩\u200d💻", "cafe\u0301"]
+
+
+def test_same_tokens_as_tokenizers_wordpiece_on_many_scripts():
+    vocab = train_wordpiece(MULTI, 400)
+    hf = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]",
+                                    max_input_chars_per_word=100))
+    hf.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    assert WordPiece(vocab).tokenize(PROBE) == hf.encode(PROBE).tokens

@@ -1,0 +1,166 @@
+"""Parity with the reference implementations, as numbers: the maximum absolute differences.
+
+The unit tests assert each of these within a tolerance; this benchmark records how close they
+actually are, with the versions of the libraries compared against, in results/parity.json,
+which the Verified page reads. It takes seconds, so the Pages workflow can run it on every
+deploy (`python -m benchmarks parity`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import tokenizers  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import transformers  # noqa: E402
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
+from torch import nn  # noqa: E402
+from transformers.models.t5.modeling_t5 import T5Attention  # noqa: E402
+
+from benchmarks.report import RESULTS, load_average  # noqa: E402
+from snippets.layers.attention import scaled_dot_product_attention, tiled_attention  # noqa: E402
+from snippets.layers.blocks import SelfAttentionBlock  # noqa: E402
+from snippets.layers.positional import t5_bucket  # noqa: E402
+from snippets.models.gpt import GPT, GPTConfig, from_hf_gpt2  # noqa: E402
+from snippets.tokenizers.bpe import ByteLevelBPE  # noqa: E402
+
+
+def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    return (a.double() - b.double()).abs().max().item()
+
+
+def check(name: str, page: str, against: str, value: float, goal: float, unit: str = "") -> dict:
+    return {"name": name, "page": page, "against": against, "max_abs_diff": value,
+            "goal": goal, "met": value <= goal, "unit": unit}
+
+
+def sdpa_checks() -> list[dict]:
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 4, 33, 16, generator=g) * 2 for _ in range(3))
+    keep = torch.rand(2, 1, 33, 33, generator=g) > 0.3
+    keep[..., 0] = True  # every query keeps a key
+    page = "attention_mechanism_deep_dive.md"
+    torch_sdpa = "torch F.scaled_dot_product_attention"
+    return [
+        check("Scaled dot-product attention, no mask (float32)", page, torch_sdpa,
+              max_diff(scaled_dot_product_attention(q, k, v)[0], F.scaled_dot_product_attention(q, k, v)), 1e-5),
+        check("Scaled dot-product attention, causal (float32)", page, torch_sdpa,
+              max_diff(scaled_dot_product_attention(q, k, v, is_causal=True)[0],
+                       F.scaled_dot_product_attention(q, k, v, is_causal=True)), 1e-5),
+        check("Scaled dot-product attention, boolean mask (float32)", page, torch_sdpa,
+              max_diff(scaled_dot_product_attention(q, k, v, mask=keep)[0],
+                       F.scaled_dot_product_attention(q, k, v, attn_mask=keep)), 1e-5),
+        check("Tiled online-softmax attention, tiles 8 x 8, causal (float32)", page, torch_sdpa,
+              max_diff(tiled_attention(q, k, v, 8, 8, is_causal=True),
+                       F.scaled_dot_product_attention(q, k, v, is_causal=True)), 1e-5),
+    ]
+
+
+def block_check() -> dict:
+    torch.manual_seed(0)
+    ours = SelfAttentionBlock(16, 4, 32, norm_first=True, activation="relu").eval()
+    reference = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True, norm_first=True).eval()
+    with torch.no_grad():
+        attn = reference.self_attn
+        attn.in_proj_weight.copy_(torch.cat([ours.attn.q_proj.weight, ours.attn.k_proj.weight,
+                                             ours.attn.v_proj.weight]))
+        attn.in_proj_bias.copy_(torch.cat([ours.attn.q_proj.bias, ours.attn.k_proj.bias,
+                                           ours.attn.v_proj.bias]))
+        attn.out_proj.load_state_dict(ours.attn.out_proj.state_dict())
+        reference.linear1.load_state_dict(ours.ffn.up.state_dict())
+        reference.linear2.load_state_dict(ours.ffn.down.state_dict())
+        reference.norm1.load_state_dict(ours.norm1.state_dict())
+        reference.norm2.load_state_dict(ours.norm2.state_dict())
+        x = torch.randn(2, 7, 16)
+        value = max_diff(ours(x), reference(x))
+    return check("Pre-LN encoder layer (float32)", "transformer_architecture_complete.md",
+                 "torch nn.TransformerEncoderLayer", value, 1e-5)
+
+
+def gpt_checks() -> list[dict]:
+    hf_config = transformers.GPT2Config(vocab_size=37, n_positions=24, n_embd=32, n_layer=3,
+                                        n_head=4, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    torch.manual_seed(0)
+    hf = transformers.GPT2LMHeadModel(hf_config).eval()
+    with torch.no_grad():  # random LayerNorm biases, so that the weight mapping is exercised
+        for name, p in hf.named_parameters():
+            if "ln_" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    config = GPTConfig(vocab_size=37, context_length=24, n_layers=3, n_heads=4, d_model=32)
+    ours: GPT = from_hf_gpt2(hf.state_dict(), config).eval()
+    idx = torch.randint(0, 37, (2, 24))
+    prompt = idx[:1, :5]
+    with torch.no_grad():
+        logits = max_diff(ours(idx)[0], hf(idx).logits)
+        expected = hf.generate(prompt, max_new_tokens=12, do_sample=False,
+                               attention_mask=torch.ones_like(prompt), pad_token_id=0)
+        greedy = (ours.generate(prompt, 12, temperature=0.0) != expected).sum().item()
+        full = ours(idx)[0]
+        caches = ours.new_caches(2)
+        steps = [ours(idx[:, :4], caches=caches)[0]]
+        steps += [ours(idx[:, t:t + 1], caches=caches)[0] for t in range(4, 24)]
+        cached = max_diff(torch.cat(steps, dim=1), full)
+    page = "gpt_family.md"
+    return [
+        check("GPT-2 logits, 3 layers (float32)", page, "transformers GPT2LMHeadModel", logits, 1e-4),
+        check("GPT-2 greedy continuation, 12 tokens: tokens that differ", page,
+              "transformers GPT2LMHeadModel.generate", float(greedy), 0.0, "tokens"),
+        check("KV-cached logits against the full forward pass (float32)", page,
+              "our GPT without the cache", cached, 1e-5),
+    ]
+
+
+def t5_check() -> dict:
+    rel = torch.arange(-300, 301).unsqueeze(0)
+    value = max(max_diff(t5_bucket(rel, b, 32, 128), T5Attention._relative_position_bucket(rel, b, 32, 128))
+                for b in (True, False))
+    return check("T5 relative-position buckets", "transformer_architecture_complete.md",
+                 "transformers T5Attention", value, 0.0, "buckets")
+
+
+def bpe_check() -> dict:
+    text = " ".join(["the quick brown fox jumps over the lazy dog", "tokenization matters",
+                     "attention is all you need", "byte pair encoding merges pairs"] * 60)
+    hf = Tokenizer(models.BPE())
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    hf.decoder = decoders.ByteLevel()
+    hf.train_from_iterator([text], trainers.BpeTrainer(
+        vocab_size=320, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    model = json.loads(hf.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    ours = ByteLevelBPE.from_hf(model["vocab"], merges, "gpt2")
+    probe = text[:2000] + " Unseen wörds, 31415926 and 🙃!"
+    a, b = ours.encode(probe), hf.encode(probe).ids
+    differ = sum(x != y for x, y in zip(a, b)) + abs(len(a) - len(b))
+    return check("Byte-level BPE encoding with merges trained by tokenizers: ids that differ",
+                 "tokenization.md", "tokenizers BPE", float(differ), 0.0, "ids")
+
+
+def main() -> None:
+    before = load_average()
+    torch.manual_seed(0)
+    checks = sdpa_checks() + [block_check()] + gpt_checks() + [t5_check(), bpe_check()]
+    record = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "libraries": {"transformers": transformers.__version__, "tokenizers": tokenizers.__version__},
+        "load_average": {"before": before, "after": load_average()},
+        "checks": checks,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "parity.json").write_text(json.dumps(record, indent=2) + "\n")
+    for c in checks:
+        print(f"{c['name']}: max |difference| {c['max_abs_diff']:.3g} (goal <= {c['goal']:g}) "
+              f"{'met' if c['met'] else 'NOT MET'}")
+
+
+if __name__ == "__main__":
+    main()

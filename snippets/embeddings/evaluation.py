@@ -1,0 +1,125 @@
+"""Intrinsic evaluation: word similarity (Spearman) and analogies by 3CosAdd, with coverage stated.
+
+Finkelstein et al. 2002 (WordSim-353), Hill et al. 2015 (SimLex-999), Mikolov et al. 2013
+(arXiv:1301.3781, the Google analogy set), Levy & Goldberg 2014 (CoNLL, 3CosAdd vs 3CosMul).
+Shapes: V vocabulary, C width, Q questions.
+"""
+
+# --8<-- [start:imports]
+from collections.abc import Sequence
+from itertools import permutations
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from snippets.embeddings.text import gensim_data
+# --8<-- [end:imports]
+
+
+def load_similarity(name: str = "wordsim353.tsv") -> list[tuple[str, str, float]]:
+    """(word, word, human score) triples of a gensim similarity file, lower-cased."""
+    rows = []
+    for line in gensim_data(name).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        a, b, score = line.split("\t")[:3]
+        rows.append((a.lower(), b.lower(), float(score)))
+    return rows
+
+
+def load_analogies() -> dict[str, list[tuple[str, str, str, str]]]:
+    """The Google analogy set by section: a b c d means a : b :: c : d."""
+    sections: dict[str, list] = {}
+    for line in gensim_data("questions-words.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith(":"):
+            current = sections.setdefault(line[1:].strip(), [])
+        elif line.strip():
+            current.append(tuple(line.lower().split()))
+    return sections
+
+
+# --8<-- [start:shakespeare]
+# Relations that Shakespeare's text supports, written for this chapter.
+SHAKESPEARE_RELATIONS = {
+    "gender": [("king", "queen"), ("lord", "lady"), ("man", "woman"), ("father", "mother"),
+               ("son", "daughter"), ("brother", "sister"), ("husband", "wife"), ("he", "she"),
+               ("him", "her"), ("boy", "girl"), ("uncle", "aunt"), ("duke", "duchess"),
+               ("prince", "princess"), ("gentleman", "gentlewoman"), ("master", "mistress")],
+    "plural": [("lord", "lords"), ("king", "kings"), ("man", "men"), ("eye", "eyes"),
+               ("hand", "hands"), ("word", "words"), ("friend", "friends"), ("son", "sons"),
+               ("heart", "hearts"), ("night", "nights"), ("day", "days"), ("soldier", "soldiers")],
+    "pronoun": [("thou", "you"), ("thee", "you"), ("thy", "your"), ("thine", "yours"),
+                ("art", "are"), ("hast", "have"), ("dost", "do"), ("wilt", "will"),
+                ("shalt", "shall"), ("canst", "can")],
+}
+
+
+def relation_analogies(relations: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, ...]]]:
+    """Every ordered pair of distinct pairs in a relation becomes one question a b c d."""
+    return {name: [(a, b, c, d) for (a, b), (c, d) in permutations(pairs, 2)]
+            for name, pairs in relations.items()}
+# --8<-- [end:shakespeare]
+
+
+# --8<-- [start:similarity]
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """(V, C) rows scaled to norm 1; a zero row has no direction and is refused."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise ValueError(f"{int((norms == 0).sum())} zero vector(s): cosine is undefined for them")
+    return vectors / norms
+
+
+def similarity_spearman(vectors: np.ndarray, index: dict[str, int],
+                        pairs: Sequence[tuple[str, str, float]]) -> tuple[float, int, int]:
+    """Spearman rho between cosines and human scores on the covered pairs: (rho, covered, total)."""
+    unit = unit_rows(vectors)
+    covered = [(a, b, s) for a, b, s in pairs if a in index and b in index]
+    if len(covered) < 3:
+        raise ValueError(f"only {len(covered)} of {len(pairs)} pairs covered by the vocabulary")
+    cos = [float(unit[index[a]] @ unit[index[b]]) for a, b, _ in covered]
+    return float(spearmanr(cos, [s for *_, s in covered]).statistic), len(covered), len(pairs)
+# --8<-- [end:similarity]
+
+
+# --8<-- [start:analogy]
+def analogy_predictions(unit: np.ndarray, q: np.ndarray, exclude: bool = True) -> np.ndarray:
+    """3CosAdd: argmax_d cos(d, b - a + c) for Q questions q = (Q, 3) ids of a, b, c.
+
+    With exclude=True the three query words cannot be the answer (what everyone reports);
+    without it, b or c itself is very often the nearest word.
+    """
+    target = unit[q[:, 1]] - unit[q[:, 0]] + unit[q[:, 2]]     # (Q, C)
+    scores = target @ unit.T                                     # (Q, V)
+    if exclude:
+        np.put_along_axis(scores, q, -np.inf, axis=1)
+    return scores.argmax(axis=1)
+
+
+def analogy_accuracy(vectors: np.ndarray, index: dict[str, int],
+                     questions: Sequence[tuple[str, str, str, str]], exclude: bool = True,
+                     batch: int = 2048) -> tuple[float, int, int]:
+    """Accuracy on the questions whose four words are in the vocabulary: (acc, covered, total)."""
+    unit = unit_rows(vectors)
+    ids = np.array([[index[w] for w in q] for q in questions if all(w in index for w in q)],
+                   dtype=np.int64).reshape(-1, 4)
+    if len(ids) == 0:
+        raise ValueError(f"none of the {len(questions)} questions is covered by the vocabulary")
+    correct = 0
+    for s in range(0, len(ids), batch):
+        pred = analogy_predictions(unit, ids[s:s + batch, :3], exclude)
+        correct += int((pred == ids[s:s + batch, 3]).sum())
+    return correct / len(ids), len(ids), len(questions)
+
+
+def nearest(vectors: np.ndarray, words: Sequence[str], index: dict[str, int], query: str,
+            k: int = 5) -> list[tuple[str, float]]:
+    """The k words of highest cosine to `query`, the query itself excluded."""
+    if query not in index:
+        raise KeyError(f"word {query!r} is not in the vocabulary of {len(words)} words")
+    unit = unit_rows(vectors)
+    cos = unit @ unit[index[query]]
+    cos[index[query]] = -np.inf
+    top = np.argsort(-cos, kind="stable")[:k]
+    return [(words[i], float(cos[i])) for i in top]
+# --8<-- [end:analogy]

@@ -1,0 +1,128 @@
+"""Hierarchical navigable small-world graphs (Malkov & Yashunin 2016/2018, arXiv:1603.09320).
+
+Each vector gets a random top layer l = floor(-ln(U) * mL) with mL = 1 / ln(M), so layer j holds
+about N / M^j nodes. A search walks greedily down the sparse upper layers to a good entry point,
+then runs a best-first beam of width ef on layer 0 (Algorithm 2). Insertion (Algorithm 1) searches
+with efConstruction and keeps M neighbours chosen by the diversity heuristic (Algorithm 4);
+layer 0 allows 2M links. Distances: 1 - dot (use unit vectors for cosine) or squared L2.
+Shapes: N vectors, Q queries, C width, k results.
+"""
+
+# --8<-- [start:imports]
+import heapq
+import math
+
+import numpy as np
+
+from snippets.retrieval.exact import check_search
+# --8<-- [end:imports]
+
+
+# --8<-- [start:hnsw]
+class HNSW:
+    def __init__(self, dim: int, M: int = 16, ef_construction: int = 200, metric: str = "dot",
+                 seed: int = 0):
+        if metric not in ("dot", "l2"):
+            raise ValueError(f"unknown metric {metric!r}; use 'dot' (unit vectors for cosine) or 'l2'")
+        if M < 2:
+            raise ValueError(f"M must be at least 2, got {M}")
+        self.dim, self.M, self.M0, self.ef_construction = dim, M, 2 * M, ef_construction
+        self.metric, self.mL = metric, 1.0 / math.log(M)
+        self.rng = np.random.default_rng(seed)
+        self.x = np.empty((0, dim), dtype=np.float32)
+        self.links: list[list[list[int]]] = []   # links[node][layer] -> neighbour ids
+        self.entry, self.max_level = -1, -1
+        self.distance_count = 0                  # distances computed: the cost that matters
+
+    def _dist(self, q: np.ndarray, ids: list[int]) -> np.ndarray:
+        self.distance_count += len(ids)
+        v = self.x[ids]
+        return 1.0 - v @ q if self.metric == "dot" else ((v - q) ** 2).sum(1)
+
+    def search_layer(self, q: np.ndarray, entry: list[int], ef: int, layer: int) -> list[tuple[float, int]]:
+        """Algorithm 2: best-first search keeping the ef nearest found; (distance, id), nearest first."""
+        visited = set(entry)
+        d0 = self._dist(q, entry)
+        candidates = [(float(d), e) for d, e in zip(d0, entry)]        # min-heap: nearest next
+        heapq.heapify(candidates)
+        found = [(-float(d), e) for d, e in zip(d0, entry)]            # max-heap: farthest on top
+        heapq.heapify(found)
+        while len(found) > ef:
+            heapq.heappop(found)
+        while candidates:
+            dc, c = heapq.heappop(candidates)
+            if dc > -found[0][0]:
+                break   # the nearest unexpanded candidate is farther than every kept result
+            new = [n for n in self.links[c][layer] if n not in visited]
+            if not new:
+                continue
+            visited.update(new)
+            for d, n in zip(self._dist(q, new), new):
+                if len(found) < ef or d < -found[0][0]:
+                    heapq.heappush(candidates, (float(d), n))
+                    heapq.heappush(found, (-float(d), n))
+                    if len(found) > ef:
+                        heapq.heappop(found)
+        return sorted((-d, n) for d, n in found)
+
+    def select_neighbours(self, candidates: list[tuple[float, int]], m: int) -> list[int]:
+        """Algorithm 4: keep a candidate only if it is nearer to the base than to every kept one.
+
+        This spreads the links over directions, so that a cluster does not take all m slots.
+        """
+        kept: list[int] = []
+        for d, e in candidates:          # nearest first
+            if len(kept) >= m:
+                break
+            if not kept or (self._dist(self.x[e], kept) > d).all():
+                kept.append(e)
+        return kept
+
+    def add(self, x: np.ndarray) -> "HNSW":
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"expected vectors of shape (n, {self.dim}), got {x.shape}")
+        start = len(self.x)
+        self.x = np.concatenate([self.x, x.astype(np.float32)])
+        for i in range(start, len(self.x)):
+            self._insert(i)
+        return self
+
+    def _insert(self, i: int) -> None:
+        """Algorithm 1."""
+        q = self.x[i]
+        level = int(-math.log(1.0 - self.rng.random()) * self.mL)
+        self.links.append([[] for _ in range(level + 1)])
+        if self.entry < 0:
+            self.entry, self.max_level = i, level
+            return
+        entry = [self.entry]
+        for layer in range(self.max_level, level, -1):      # greedy descent, beam of 1
+            entry = [self.search_layer(q, entry, 1, layer)[0][1]]
+        for layer in range(min(level, self.max_level), -1, -1):
+            found = self.search_layer(q, entry, self.ef_construction, layer)
+            neighbours = self.select_neighbours(found, self.M)
+            self.links[i][layer] = neighbours
+            m_max = self.M0 if layer == 0 else self.M
+            for n in neighbours:                              # links go both ways
+                mine = self.links[n][layer]
+                mine.append(i)
+                if len(mine) > m_max:                         # shrink with the same heuristic
+                    d = self._dist(self.x[n], mine)
+                    self.links[n][layer] = self.select_neighbours(sorted(zip(d.tolist(), mine)), m_max)
+            entry = [n for _, n in found]
+        if level > self.max_level:
+            self.entry, self.max_level = i, level
+
+    def search(self, queries: np.ndarray, k: int, ef: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, k) distances and ids, nearest first; ef >= k is the beam width on layer 0."""
+        check_search(self.x, queries, k)
+        dist = np.empty((len(queries), k))
+        ids = np.empty((len(queries), k), dtype=np.int64)
+        for qi, q in enumerate(queries.astype(np.float32)):
+            entry = [self.entry]
+            for layer in range(self.max_level, 0, -1):
+                entry = [self.search_layer(q, entry, 1, layer)[0][1]]
+            found = self.search_layer(q, entry, max(ef, k), 0)[:k]
+            dist[qi], ids[qi] = [d for d, _ in found], [n for _, n in found]
+        return dist, ids
+# --8<-- [end:hnsw]

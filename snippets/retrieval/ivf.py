@@ -1,0 +1,66 @@
+"""An inverted-file index (IVF): k-means cells, and a search that scans only the nprobe nearest cells.
+
+Jégou, Douze & Schmid 2011 (IEEE TPAMI, "Product quantization for nearest neighbor search")
+introduce the inverted file with a coarse k-means quantiser; faiss's IndexIVFFlat is this index
+with the vectors stored uncompressed. With nprobe = nlist every cell is scanned: exact search.
+Shapes: N vectors, Q queries, C width, nlist cells.
+"""
+
+# --8<-- [start:imports]
+import numpy as np
+
+from snippets.retrieval.exact import check_search, similarity, top_k
+# --8<-- [end:imports]
+
+
+# --8<-- [start:kmeans]
+def kmeans(x: np.ndarray, nlist: int, iters: int = 20, seed: int = 0) -> np.ndarray:
+    """(nlist, C) centroids by Lloyd's algorithm from nlist random distinct points."""
+    if not 1 <= nlist <= len(x):
+        raise ValueError(f"nlist={nlist} must be between 1 and the number of vectors {len(x)}")
+    rng = np.random.default_rng(seed)
+    centroids = x[rng.choice(len(x), nlist, replace=False)].copy()
+    for _ in range(iters):
+        assign = similarity(centroids, x, "l2").argmax(1)          # nearest centroid of each point
+        counts = np.bincount(assign, minlength=nlist)
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, assign, x)
+        filled = counts > 0   # an empty cell keeps its old centroid
+        centroids[filled] = sums[filled] / counts[filled, None]
+    return centroids
+# --8<-- [end:kmeans]
+
+
+# --8<-- [start:ivf]
+class IVFIndex:
+    """Cells by nearest centroid (squared L2, as faiss's IndexFlatL2 quantiser); lists of ids per cell."""
+
+    def __init__(self, centroids: np.ndarray, metric: str = "dot"):
+        self.centroids, self.metric = centroids, metric
+
+    def add(self, x: np.ndarray) -> "IVFIndex":
+        if x.shape[1] != self.centroids.shape[1]:
+            raise ValueError(f"width mismatch: vectors C={x.shape[1]}, centroids C={self.centroids.shape[1]}")
+        self.x = x
+        assign = similarity(self.centroids, x, "l2").argmax(1)
+        self.lists = [np.flatnonzero(assign == c) for c in range(len(self.centroids))]
+        return self
+
+    def search(self, queries: np.ndarray, k: int, nprobe: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, k) scores and ids; a query whose cells hold fewer than k vectors gets id -1 padding."""
+        check_search(self.x, queries, k)
+        if not 1 <= nprobe <= len(self.centroids):
+            raise ValueError(f"nprobe={nprobe} must be between 1 and nlist={len(self.centroids)}")
+        cells = top_k(similarity(self.centroids, queries, "l2"), nprobe)[1]     # (Q, nprobe)
+        scores = np.full((len(queries), k), -np.inf)
+        ids = np.full((len(queries), k), -1)
+        for qi, q in enumerate(queries):
+            cand = np.concatenate([self.lists[c] for c in cells[qi]])
+            if len(cand) == 0:
+                continue
+            s = similarity(self.x[cand], q[None], self.metric)                  # (1, |cand|)
+            kk = min(k, len(cand))
+            best_s, best = top_k(s, kk)
+            scores[qi, :kk], ids[qi, :kk] = best_s[0], cand[best[0]]
+        return scores, ids
+# --8<-- [end:ivf]

@@ -1,0 +1,48 @@
+"""A small retrieval set from chatterbot-corpus: English questions, their answers as relevant documents.
+
+Questions repeated with different answers are merged (each answer is relevant to the question);
+an answer given to several questions is one document relevant to each of them.
+"""
+
+# --8<-- [start:imports]
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+
+import yaml
+# --8<-- [end:imports]
+
+
+# --8<-- [start:qa]
+@dataclass(frozen=True)
+class QASet:
+    questions: list[str]             # Q unique questions
+    documents: list[str]             # D unique answers
+    qrels: list[dict[str, int]]      # per question: {document id: 1}; ids are str(index)
+
+
+def english_files() -> list[Path]:
+    spec = find_spec("chatterbot_corpus")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("chatterbot-corpus is not installed")
+    return sorted((Path(next(iter(spec.submodule_search_locations))) / "data" / "english").glob("*.yml"))
+
+
+def load_qa() -> QASet:
+    """Every (question, answer) pair of the English files, deduplicated."""
+    answers_of: dict[str, list[str]] = {}
+    for path in english_files():
+        for conv in yaml.safe_load(path.read_text(encoding="utf-8")).get("conversations", []):
+            if len(conv) < 2 or not all(isinstance(t, str) for t in conv[:2]):
+                continue
+            q, a = conv[0].strip(), conv[1].strip()  # later turns of a dialogue are not answers to q
+            if q and a:
+                answers_of.setdefault(q, [])
+                if a not in answers_of[q]:
+                    answers_of[q].append(a)
+    documents: dict[str, int] = {}
+    qrels = []
+    for q, answers in answers_of.items():
+        qrels.append({str(documents.setdefault(a, len(documents))): 1 for a in answers})
+    return QASet(list(answers_of), list(documents), qrels)
+# --8<-- [end:qa]

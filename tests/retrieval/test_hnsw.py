@@ -1,0 +1,70 @@
+import hnswlib
+import numpy as np
+import pytest
+
+from snippets.retrieval.exact import exact_search, normalize
+from snippets.retrieval.hnsw import HNSW
+
+
+def unit_data(n=1000, q=100, c=24, seed=0):
+    rng = np.random.default_rng(seed)
+    return normalize(rng.normal(size=(n, c))).astype(np.float32), normalize(rng.normal(size=(q, c))).astype(np.float32)
+
+
+def recall(found, truth):
+    return np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)])
+
+
+@pytest.fixture(scope="module")
+def built():
+    x, q = unit_data()
+    return x, q, HNSW(24, M=8, ef_construction=64, seed=0).add(x)
+
+
+def test_recall_at_10_is_above_0_9_and_close_to_hnswlib(built):
+    x, q, index = built
+    truth = exact_search(x, q, 10, "dot")[1]
+    ours = recall(index.search(q, 10, ef=64)[1], truth)
+    ref = hnswlib.Index(space="ip", dim=24)
+    ref.init_index(max_elements=len(x), M=8, ef_construction=64, random_seed=0)
+    ref.add_items(x, num_threads=1)
+    ref.set_ef(64)
+    theirs = recall(ref.knn_query(q, k=10, num_threads=1)[0], truth)
+    assert ours >= 0.9
+    assert ours >= theirs - 0.05
+
+
+def test_larger_ef_does_not_lower_recall_and_costs_more_distances(built):
+    x, q, index = built
+    truth = exact_search(x, q, 10, "dot")[1]
+    index.distance_count = 0
+    low = recall(index.search(q, 10, ef=10)[1], truth)
+    cost_low, index.distance_count = index.distance_count, 0
+    high = recall(index.search(q, 10, ef=100)[1], truth)
+    assert high >= low and index.distance_count > cost_low
+
+
+def test_layers_thin_out_geometrically(built):
+    _, _, index = built
+    levels = np.array([len(links) - 1 for links in index.links])
+    share_up = (levels >= 1).mean()
+    assert 0.07 < share_up < 0.19    # expected 1/M = 0.125
+    assert max(len(links[0]) for links in index.links) <= 2 * index.M
+
+
+def test_l2_metric_finds_the_point_itself():
+    x, _ = unit_data(300, 1, 8)
+    index = HNSW(8, M=6, ef_construction=32, metric="l2").add(x)
+    assert (index.search(x[:20], 1, ef=32)[1][:, 0] == np.arange(20)).all()
+
+
+def test_bad_input(built):
+    x, q, index = built
+    with pytest.raises(ValueError, match="width mismatch"):
+        index.search(q[:, :5], 3)
+    with pytest.raises(ValueError, match=f"k={len(x) + 1}"):
+        index.search(q, len(x) + 1)
+    with pytest.raises(ValueError, match="expected vectors of shape"):
+        HNSW(4).add(np.ones((2, 5)))
+    with pytest.raises(ValueError, match="unknown metric"):
+        HNSW(4, metric="cosine")

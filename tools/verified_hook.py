@@ -1,0 +1,338 @@
+"""MkDocs hook: the Verified page, one table of every headline measurement the site states.
+
+Read at build time from the results files that the benchmarks write (results/*.md, .json,
+.txt) and that the chapters include, and from results/parity.json, which
+`python -m benchmarks parity` writes in seconds (the parity tests' maximum differences, with
+the versions of the libraries compared against). Each row gives the goal the site states,
+whether the run met it, the machine, Python, torch and cross-check library versions, the date
+and the page that discusses it.
+
+Every results file a page includes (a `--8<-- "results/..."` line) must have rows here:
+READERS below says how each one is read. A file that cannot be read as expected is logged as
+a warning naming the file, so `mkdocs build --strict` fails instead of showing stale or
+missing numbers; tests/site/test_verified.py fails when an included file has no reader.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from mkdocs.structure.files import File, Files
+
+log = logging.getLogger("mkdocs.hooks.verified")
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+PAGE = "verified.md"
+INCLUDE = re.compile(r'--8<--\s+"(results/[^"]+)"')
+MACHINE = re.compile(r"Machine: ([^;]+?),\s*(\d+) cores[^;]*?,\s*Python ([\d.]+),\s*torch ([^\s;,]+)", re.I)
+DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})(?:[T ][\d:]+Z?)?\b")
+
+
+class ResultsError(ValueError):
+    """A results file that does not say what its reader expects."""
+
+
+@dataclass
+class Row:
+    measurement: str
+    value: str
+    goal: str          # as the site states it; "" when the site states the number without a goal
+    met: bool | None   # None: no goal
+    source: str        # results/<file>
+    page: str          # docs page that discusses it, e.g. gpt_family.md
+    machine: str = ""
+    python: str = ""
+    torch: str = ""
+    against: str = ""  # the reference and its version
+    date: str = ""
+
+
+# ------------------------------------------------------------------------------ helpers --
+
+def included_results(docs: Path = ROOT / "docs") -> dict[str, list[str]]:
+    """results/ files included by each page: {"results/kv_cache.md": ["gpt_family.md"], ...}."""
+    found: dict[str, list[str]] = {}
+    for page in sorted(docs.rglob("*.md")):
+        for name in INCLUDE.findall(page.read_text(encoding="utf-8")):
+            found.setdefault(name, []).append(page.relative_to(docs).as_posix())
+    return found
+
+
+def need(pattern: str, text: str, source: str, what: str, flags: int = 0) -> re.Match:
+    match = re.search(pattern, text, flags)
+    if match is None:
+        raise ResultsError(f"{source}: cannot find {what} (pattern {pattern!r}); the results file "
+                           "changed its format: update its reader in tools/verified_hook.py")
+    return match
+
+
+def run_date(path: Path, text: str = "") -> str:
+    """The date the run recorded; else the commit that last changed the file; else its mtime."""
+    stated = DATE.search(text)
+    if stated:
+        return stated.group(1)
+    try:
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", str(path)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10)
+        shallow = subprocess.run(["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+        if dirty.returncode == 0 and not dirty.stdout.strip() and shallow == "false":
+            committed = subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(path)],
+                                       cwd=ROOT, capture_output=True, text=True, timeout=10)
+            if committed.stdout.strip():
+                return committed.stdout.strip() + " (commit)"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%d") + " (file)"
+
+
+def machine_line(text: str, source: str) -> tuple[str, str, str]:
+    match = need(MACHINE.pattern, text, source, "the machine line (Machine: ..., Python ..., torch ...)",
+                 re.I)
+    return f"{match.group(1)}, {match.group(2)} cores", match.group(3), match.group(4)
+
+
+def ratio(text: str) -> float:
+    return float(text.replace(",", "").rstrip("x*").strip("*"))
+
+
+# ------------------------------------------------------------------------------ readers --
+
+def read_parity(path: Path, source: str) -> list[Row]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    for check in data["checks"]:
+        unit = check.get("unit") or ""
+        value = check["max_abs_diff"]
+        shown = f"{value:.2g}" if value else "0"
+        library = check["against"].split()[0].split(".")[0]
+        version = data.get("libraries", {}).get(library) or (data["torch"] if library == "torch" else "")
+        rows.append(Row(
+            check["name"], f"max |difference| {shown}" + (f" {unit}" if unit else ""),
+            f"≤ {check['goal']:g}" if check["goal"] else "0 (exact)", bool(check["met"]), source, check["page"],
+            data["machine"], data["python"], data["torch"],
+            f"{check['against']} {version}".strip(), data["date"][:10]))
+    if not rows:
+        raise ResultsError(f"{source}: no checks")
+    return rows
+
+
+def read_kv_cache(path: Path, source: str) -> list[Row]:
+    text = path.read_text(encoding="utf-8")
+    machine, python, torch = machine_line(text, source)
+    rows = []
+    for batch, speed, same in re.findall(r"^\|\s*(\d+)\s*\|[^|]*\|[^|]*\|\s*\*{0,2}([\d.]+)x\*{0,2}\s*\|\s*(\w+)\s*\|",
+                                         text, re.M):
+        rows.append(Row(f"KV-cache generation speed-up over recomputing, batch {batch}",
+                        f"{speed}x, same tokens: {same}", "> 1x, identical tokens",
+                        float(speed) > 1 and same == "yes", source, "", machine, python, torch,
+                        "our GPT without the cache"))
+    if not rows:
+        raise ResultsError(f"{source}: no batch rows in the table")
+    return rows
+
+
+def read_char_vs_bpe(path: Path, source: str) -> list[Row]:
+    text = path.read_text(encoding="utf-8")
+    machine, python, torch = machine_line(text, source)
+    char = need(r"^\|\s*characters\s*\|.*\*\*([\d.]+)\*\*", text, source, "the characters row", re.M)
+    bpe = need(r"^\|\s*byte-level BPE[^|]*\|.*\*\*([\d.]+)\*\*", text, source, "the BPE row", re.M)
+    c, b = float(char.group(1)), float(bpe.group(1))
+    return [Row("Bits per character on held-out text, byte-level BPE (V = 512) against characters",
+                f"{b:.3f} against {c:.3f}", "BPE lower (as the page reads it)", b < c, source, "",
+                machine, python, torch, "")]
+
+
+def read_train_shakespeare(path: Path, source: str) -> list[Row]:
+    data = json.loads(path.with_suffix(".json").read_text(encoding="utf-8")) \
+        if path.suffix == ".md" else json.loads(path.read_text(encoding="utf-8"))
+    text = path.with_suffix(".md").read_text(encoding="utf-8")
+    m = data["machine"]
+    machine, python, torch = f"{m['cpu']}, {m['cores']} cores", m["python"], m["torch"]
+    reference = data["reference"]["source"]
+    target = data["target"]
+    ratios = data["ratios"]
+    fast = data["fast"]
+    generation = data["generation"]
+    base = dict(source=source, page="", machine=machine, python=python, torch=torch)
+    need(r"Training throughput, ours / reference", text, source, "the throughput line")
+    return [
+        Row("Training throughput on the reference recipe, ours / nanoGPT",
+            f"{ratios['throughput_vs_reference']:.2f}x", "≥ 1x", ratios["throughput_vs_reference"] >= 1,
+            against=reference, **base),
+        Row(f"Wall time to validation loss {target}, fast recipe / nanoGPT recipe",
+            f"{ratios['time_to_target_vs_reference_wall']:.2f}", "≤ 0.5 (README: half the time)",
+            ratios["time_to_target_vs_reference_wall"] <= 0.5, against=reference, **base),
+        Row(f"Validation loss of the fast recipe on 200 fixed batches",
+            f"{fast['val_loss_final']:.3f}", f"≤ {target}", fast["val_loss_final"] <= target,
+            against="", **base),
+        Row("Validation loss on 200 fixed batches, ours / nanoGPT on the same recipe",
+            f"{data['baseline']['val_loss_final']:.3f} / {data['reference']['val_loss_final']:.3f}",
+            "", None, against=reference, **base),
+        Row("Generation with the KV cache inside the 64-token window, batch 1",
+            f"{generation['speedup']:.2f}x", "> 1x", generation["speedup"] > 1, against="", **base),
+    ]
+
+
+def read_tokenizers(path: Path, source: str) -> list[Row]:
+    text = path.read_text(encoding="utf-8")
+    speed = need(r"speed-up ([\d.]+)x, identical merges: (\w+)", text, source, "the trainer speed-up")
+    ours = need(r"ours/tokenizers ([\d.]+)x", text, source, "the trainer ratio")
+    enc = need(r"tokenizers/ours ([\d.]+)x, same ids: (\w+)", text, source, "the encoding ratio")
+    machine = need(r"machine: ([^,]+), (\d+) cores", text, source, "the machine line")
+    base = dict(source=source, page="", machine=f"{machine.group(1)}, {machine.group(2)} cores",
+                python="not recorded", torch="not recorded")
+    return [
+        Row("BPE trainer, fast / naive, first 100,000 characters, V = 512", f"{ratio(speed.group(1))}x faster",
+            "identical merges", speed.group(2) == "True", against="our naive trainer", **base),
+        Row("BPE trainer time, ours / tokenizers, whole corpus", f"{ratio(ours.group(1))}x", "", None,
+            against="tokenizers (version not recorded)", **base),
+        Row("Encoding speed, tokenizers / ours", f"{ratio(enc.group(1))}x, same ids: {enc.group(2)}",
+            "≤ 1x (ours keeps pace), identical ids", ratio(enc.group(1)) <= 1 and enc.group(2) == "True",
+            against="tokenizers (version not recorded)", **base),
+    ]
+
+
+# One reader per results file: the name as pages include it -> the function that reads it.
+READERS = {
+    "results/parity.json": read_parity,
+    "results/kv_cache.md": read_kv_cache,
+    "results/char_vs_bpe.md": read_char_vs_bpe,
+    "results/train_shakespeare.md": read_train_shakespeare,
+    "results/tokenizers.txt": read_tokenizers,
+}
+# Pages that discuss a file that no page includes (parity.json: each check names its page).
+PAGES = {"results/parity.json": ""}
+
+
+def collect(root: Path = ROOT) -> tuple[list[Row], list[str]]:
+    """Every row, and a problem message per results file that could not be read."""
+    included = included_results(root / "docs")
+    rows: list[Row] = []
+    problems: list[str] = []
+    for source, reader in READERS.items():
+        path = root / source
+        if not path.exists():
+            problems.append(f"{source} is missing: run `python -m benchmarks` (make bench)")
+            continue
+        try:
+            found = reader(path, source)
+        except (ResultsError, KeyError, ValueError, TypeError) as error:
+            problems.append(str(error) if isinstance(error, ResultsError)
+                            else f"{source}: cannot read {error!r}; update its reader")
+            continue
+        date = run_date(path, "")
+        for row in found:
+            row.page = row.page or (included.get(source) or [PAGES.get(source, "")])[0]
+            row.date = row.date or date
+        rows += found
+    for source in sorted(set(included) - set(READERS)):
+        problems.append(f"{source} is included by {', '.join(included[source])} but has no reader "
+                        "in tools/verified_hook.py READERS, so the Verified page omits it")
+    return rows, problems
+
+
+# --------------------------------------------------------------------------------- page --
+
+def cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def page_markdown(rows: list[Row], titles: dict[str, str]) -> str:
+    parity = [r for r in rows if r.source == "results/parity.json"]
+    bench = sorted({r.date[:10] for r in rows if r.source != "results/parity.json"})
+    bench_run = RESULTS / "bench_run.json"
+    if bench_run.exists():
+        full = json.loads(bench_run.read_text(encoding="utf-8")).get("date", "")[:10]
+        bench_text = f"The last full `make bench` ran on {full}."
+    elif bench:
+        bench_text = (f"The other rows come from `make bench`, whose results files were last written "
+                      f"between {bench[0]} and {bench[-1]}." if bench[0] != bench[-1] else
+                      f"The other rows come from `make bench`, whose results files were last written "
+                      f"on {bench[0]}.")
+    else:
+        bench_text = ""
+    met = sum(r.met is True for r in rows)
+    goals = sum(r.met is not None for r in rows)
+    lines = [
+        "---",
+        "hide:",
+        "  - navigation",
+        "  - toc",
+        "---",
+        "",
+        "# Verified",
+        "",
+        "Every headline measurement this site states, in one table, read when the site is built "
+        "from the results files that the benchmarks write and the chapters include: the goal the "
+        "page states, whether the run met it, where and with what it ran, and the page that "
+        "discusses it. Nothing here is typed by hand; a benchmark run rewrites the files and the "
+        "next build rewrites this page.",
+        "",
+        f"**{met} of {goals}** stated goals are met"
+        + (f"; {len(rows) - goals} rows are measurements the pages report without a goal." if goals < len(rows) else ".")
+        + (f" The {len(parity)} parity rows (the maximum differences behind the parity tests) are "
+           f"regenerated by `python -m benchmarks parity`, in seconds, on every deploy; this run is "
+           f"dated {parity[0].date}." if parity else "")
+        + (f" {bench_text}" if bench_text else ""),
+        "",
+        '<div class="verified-table" markdown>',
+        "",
+        "| Measurement | Value | Goal | Met | Machine; Python; torch | Checked against | Date | Page | Source |",
+        "|---|---|---|:---:|---|---|---|---|---|",
+    ]
+    for r in rows:
+        met_text = "—" if r.met is None else ("yes" if r.met else "**no**")
+        page = f"[{titles.get(r.page, r.page)}]({r.page})" if r.page else ""
+        lines.append("| " + " | ".join(cell(x) for x in [
+            r.measurement, r.value, r.goal or "—", met_text,
+            f"{r.machine}; Python {r.python}; torch {r.torch}",
+            r.against or "—", r.date, page, f"`{r.source}`"]) + " |")
+    lines += [
+        "",
+        "</div>",
+        "",
+        "Dates are those the run recorded; where a results file records none, the date of the "
+        "commit that last changed it (marked *commit*), or of the file itself (*file*). Machines "
+        "are shared and timings move with the load; the results files give the load average of "
+        "each run, and ratios measured in one run are steadier than absolute times.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def nav_titles(entries, found: dict[str, str] | None = None) -> dict[str, str]:
+    found = {} if found is None else found
+    if isinstance(entries, list):
+        for entry in entries:
+            nav_titles(entry, found)
+    elif isinstance(entries, dict):
+        for title, value in entries.items():
+            if isinstance(value, str):
+                found[value] = title
+            else:
+                nav_titles(value, found)
+    return found
+
+
+def in_nav(entries, name: str) -> bool:
+    return name in nav_titles(entries) or (isinstance(entries, list) and name in entries)
+
+
+def on_files(files: Files, config) -> Files:
+    if not in_nav(config.nav or [], PAGE):
+        return files
+    rows, problems = collect()
+    for problem in problems:
+        log.warning("Verified: %s", problem)
+    markdown = page_markdown(rows, nav_titles(config.nav or []))
+    files.append(File.generated(config, PAGE, content=markdown))
+    return files
