@@ -37,7 +37,12 @@ build: setup
 	$(BIN)/mkdocs build --strict
 
 # The whole suite: unit tests, every code block of every page, the built site in a browser.
-test: setup build
+# The site is built as the Pages workflow deploys it, with a repository and a site URL, so
+# that the browser tests see what readers get.
+TEST_REPO_URL ?= https://github.com/modern-nlp/modern-nlp-transformers
+TEST_SITE_URL ?= https://modern-nlp.github.io/modern-nlp-transformers/
+test: setup
+	REPO_URL=$(TEST_REPO_URL) SITE_URL=$(TEST_SITE_URL) $(BIN)/mkdocs build --strict
 	bash tools/ensure_browser.sh
 	$(BIN)/python -m pytest
 

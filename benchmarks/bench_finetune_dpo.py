@@ -4,7 +4,7 @@ Each pair: a 48-character prompt from Shakespeare's validation text; the chosen 
 true next 16 characters, the rejected answer is the same 16 characters with 2 of them replaced
 by random letters (a near-duplicate, the case in which Pal et al., 2024, arXiv:2402.13228,
 showed that DPO lowers the chosen answer's likelihood). The policy and the frozen reference
-start as the same pre-trained model. Every 10 steps, on 256 held-out pairs: the mean reward
+start as the same pre-trained model. Every 10 steps, on 128 held-out pairs: the mean reward
 margin β·margin, the preference accuracy (margin > 0) and the chosen answers' mean log-likelihood
 per character. Writes results/finetune_dpo.md and .json.
 """
@@ -19,7 +19,7 @@ from benchmarks.finetune_common import pretrained
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.adaptation.preference import check_pairs, dpo_loss, sequence_logprob, sft_targets
 
-PROMPT, ANSWER, EDITS, BATCH, STEPS, EVERY, BETA, LR = 48, 16, 2, 32, 150, 10, 0.1, 5e-4
+PROMPT, ANSWER, EDITS, BATCH, STEPS, EVERY, BETA, LR = 48, 16, 2, 16, 90, 10, 0.1, 1e-3
 
 
 def make_pairs(data: torch.Tensor, n: int, letters: torch.Tensor,
@@ -80,7 +80,7 @@ def main() -> None:
     val = data["shakespeare_val"]
     half = len(val) // 2  # train pairs and held-out pairs from different halves
     train_pairs = make_pairs(val[:half], 2048, letters, g)
-    test_pairs = make_pairs(val[half:], 256, letters, g)
+    test_pairs = make_pairs(val[half:], 128, letters, g)
     runs = {}
     for name, lam in (("DPO", 0.0), ("DPOP, λ = 50", 50.0)):
         t0 = time.perf_counter()
@@ -98,7 +98,7 @@ def main() -> None:
                             f"{point['rejected_logp']:.3f} |")
     busy = max(float(x) for x in (load_before + " / " + load_after).split(" / ")) > 2
     lines = rows + ["", f"β = {BETA}, AdamW lr {LR:g}, batch {BATCH} pairs, {STEPS} steps, 2,048 "
-                    f"training pairs and 256 held-out pairs; prompts of {PROMPT} and answers of "
+                    f"training pairs and 128 held-out pairs; prompts of {PROMPT} and answers of "
                     f"{ANSWER} characters, rejected = chosen with {EDITS} letters replaced. "
                     f"{machine()}; load average {load_before} before and {load_after} after"
                     + (" (above the 2 cores: the machine was shared)." if busy else ".")]

@@ -10,73 +10,93 @@ and .json (the figure figures/finetune_forgetting.py reads the curves).
 
 import copy
 import json
+import multiprocessing as mp
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
 from benchmarks.finetune_common import pretrained
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.adaptation.freezing import freeze_bottom, trainable_parameters
-from snippets.adaptation.lora import add_lora
+from snippets.adaptation.lora import add_lora, lora_layers
 from snippets.training.loop import TrainConfig, TrainState, evaluate, param_groups, train
 
-STEPS, EVERY, EVAL_ITERS, BATCH = 300, 25, 10, 16
+STEPS, EVERY, EVAL_ITERS, BATCH = 200, 25, 6, 16
 TARGETS = ["q_proj", "k_proj", "v_proj", "out_proj", "ffn.up", "ffn.down"]
 
 
-def methods(base):
-    """(name, model, peak lr, training stream) for each method."""
-    def full(m):
-        return m
+def make_model(base, name: str):
+    """A copy of the pre-trained model prepared for one method."""
+    model = copy.deepcopy(base)
+    if name.startswith("LoRA"):
+        r = int(name.split("=")[1])
+        add_lora(model, TARGETS, r=r, alpha=2 * r, generator=torch.Generator().manual_seed(0))
+    elif name == "bottom half frozen":
+        freeze_bottom(model, model.config.n_layers // 2)
+    return model
 
-    def lora(r):
-        def make(m):
-            add_lora(m, TARGETS, r=r, alpha=2 * r, generator=torch.Generator().manual_seed(0))
-            return m
-        return make
 
-    def frozen(m):
-        freeze_bottom(m, m.config.n_layers // 2)
-        return m
+METHODS = [  # name, peak lr, rehearsal
+    ("full fine-tuning", 1e-3, False),
+    ("LoRA r=4", 1e-2, False),
+    ("LoRA r=64", 3e-3, False),
+    ("bottom half frozen", 1e-3, False),
+    ("full + 25% rehearsal", 1e-3, True),
+]
 
-    return [("full fine-tuning", full, 1e-3, False),
-            ("LoRA r=4", lora(4), 1e-2, False),
-            ("LoRA r=64", lora(64), 3e-3, False),
-            ("bottom half frozen", frozen, 1e-3, False),
-            ("full + 25% rehearsal", full, 1e-3, True)]
+
+def losses(model, data, T: int) -> tuple[float, float]:
+    return (evaluate(model, data["shakespeare_val"], BATCH, T, EVAL_ITERS, seed=7),
+            evaluate(model, data["news_val"], BATCH, T, EVAL_ITERS, seed=7))
+
+
+def run_method(index: int) -> dict:
+    """Fine-tune with METHODS[index]; runs in its own process, one torch thread."""
+    torch.set_num_threads(1)
+    name, lr, rehearse = METHODS[index]
+    base, _, data, _ = pretrained()
+    T = base.config.context_length
+    start_a, start_b = losses(base, data, T)
+    news, shakes = data["news_train"], data["shakespeare_train"]
+    stream = torch.cat([news, shakes[: len(news) // 3]]) if rehearse else news  # 3 : 1
+    model = make_model(base, name)
+    recipe = TrainConfig(batch_size=BATCH, max_steps=STEPS, lr=lr, min_lr=lr / 10,
+                         warmup_steps=20, weight_decay=0.0, eval_interval=EVERY,
+                         eval_iters=EVAL_ITERS)
+    optimizer = torch.optim.AdamW(param_groups(model, 0.0), lr=lr, betas=recipe.betas)
+    curve = [{"step": 0, "shakespeare": start_a, "news": start_b}]
+
+    def on_eval(row: dict) -> None:
+        a, b = losses(model, data, T)
+        curve.append({"step": row["step"], "shakespeare": a, "news": b})
+
+    t0 = time.perf_counter()
+    train(model, optimizer, stream, data["news_val"], recipe, TrainState.fresh(0),
+          on_eval=on_eval)
+    lost = None
+    if name.startswith("LoRA"):  # what a bf16 merge of this trained adapter would erase
+        kept = total = 0
+        for layer in lora_layers(model):
+            W, delta = layer.base.weight.detach(), layer.delta_weight().detach()
+            W16 = W.to(torch.bfloat16).float()
+            landed = (W16 + delta).to(torch.bfloat16).float() - W16
+            kept += int(((landed != 0) | (delta == 0)).sum())
+            total += delta.numel()
+        lost = 1 - kept / total
+    return {"method": name, "lr": lr, "trainable": trainable_parameters(model),
+            "seconds": time.perf_counter() - t0, "curve": curve, "bf16_lost": lost,
+            "start": (start_a, start_b)}
 
 
 def main() -> None:
     load_before = load_average()
-    base, tok, data, info = pretrained()
+    base, tok, data, info = pretrained()  # trains once and caches, before the workers start
     T = base.config.context_length
-
-    def losses(model) -> tuple[float, float]:
-        return (evaluate(model, data["shakespeare_val"], BATCH, T, EVAL_ITERS, seed=7),
-                evaluate(model, data["news_val"], BATCH, T, EVAL_ITERS, seed=7))
-
-    start_a, start_b = losses(base)
-    news, shakes = data["news_train"], data["shakespeare_train"]
-    rehearsal = torch.cat([news, shakes[: len(news) // 3]])  # 3 : 1 news to Shakespeare
-    runs = []
-    for name, make, lr, rehearse in methods(base):
-        model = make(copy.deepcopy(base))
-        recipe = TrainConfig(batch_size=BATCH, max_steps=STEPS, lr=lr, min_lr=lr / 10,
-                             warmup_steps=20, weight_decay=0.0, eval_interval=EVERY,
-                             eval_iters=EVAL_ITERS)
-        optimizer = torch.optim.AdamW(param_groups(model, 0.0), lr=lr, betas=recipe.betas)
-        curve = [{"step": 0, "shakespeare": start_a, "news": start_b}]
-
-        def on_eval(row: dict, model=model, curve=curve) -> None:
-            a, b = losses(model)
-            curve.append({"step": row["step"], "shakespeare": a, "news": b})
-
-        t0 = time.perf_counter()
-        train(model, optimizer, rehearsal if rehearse else news, data["news_val"], recipe,
-              TrainState.fresh(0), on_eval=on_eval)
-        runs.append({"method": name, "lr": lr, "trainable": trainable_parameters(model),
-                     "seconds": time.perf_counter() - t0, "curve": curve})
-        print(name, curve[-1], flush=True)
+    # five independent runs: one process each (the machine is shared; each uses one thread)
+    with ProcessPoolExecutor(len(METHODS), mp_context=mp.get_context("spawn")) as pool:
+        runs = list(pool.map(run_method, range(len(METHODS))))
+    start_a, start_b = runs[0]["start"]
     load_after = load_average()
     rows = ["| Method | Trainable parameters | Peak lr | Shakespeare loss (forgetting) | "
             "News loss (learning) | Forgetting / learning |",
@@ -86,7 +106,7 @@ def main() -> None:
         forget, learn = end["shakespeare"] - start_a, start_b - end["news"]
         run |= {"forgetting": forget, "learning": learn}
         rows.append(f"| {run['method']} | {run['trainable']:,} | {run['lr']:g} | "
-                    f"{end['shakespeare']:.3f} (+{forget:.3f}) | {end['news']:.3f} (−{learn:.3f}) | "
+                    f"{end['shakespeare']:.3f} ({forget:+.3f}) | {end['news']:.3f} ({-learn:+.3f}) | "
                     f"{forget / learn:.2f} |")
     busy = max(float(x) for x in (load_before + " / " + load_after).split(" / ")) > 2
     lines = rows + ["", f"Before fine-tuning: Shakespeare validation loss {start_a:.3f}, news "
@@ -94,7 +114,12 @@ def main() -> None:
                     f"{info['steps']} steps of the `shakespeare-fast` recipe's model (the preset "
                     f"runs 1,250), validation loss {info['val_loss']:.3f}. Fine-tuning: {STEPS} "
                     f"steps of batch {BATCH} x {T} characters, warm-up 20 steps then cosine to "
-                    f"lr/10, no weight decay; losses on {EVAL_ITERS} fixed validation batches. "
+                    f"lr/10, no weight decay; losses on {EVAL_ITERS} fixed validation batches; "
+                    f"each method in its own process with one torch thread. Merging the trained "
+                    f"adapters into bf16 weights would erase "
+                    + " and ".join(f"{r['bf16_lost']:.1%} ({r['method']})" for r in runs
+                                   if r["bf16_lost"] is not None)
+                    + " of their ΔW entries. "
                     f"{machine()}; load average {load_before} before and {load_after} after"
                     + (" (above the 2 cores: the machine was shared)." if busy else ".")]
     write_markdown("finetune_forgetting.md", lines)

@@ -9,8 +9,8 @@ import torch
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.models.truncated_bptt import train_delayed_recall
 
-DELAY, STEPS, LENGTH, SYMBOLS = 5, 400, 32, 8
-KS = [2, 5, 6, 10, 32]
+DELAY, STEPS, LENGTH, SYMBOLS = 4, 300, 24, 8
+KS = [2, 4, 5, 8, 24]
 
 
 def run(k: int) -> float:

@@ -19,7 +19,7 @@ from snippets.training.loop import TrainConfig, TrainState, make_optimizer, trai
 from snippets.training.text_data import train_val_split
 
 CACHE = Path(__file__).resolve().parent.parent / "results" / "tmp" / "finetune_pretrained.pt"
-PRETRAIN_STEPS = 600  # shakespeare-fast runs 1250; shortened for a shared machine
+PRETRAIN_STEPS = 400  # shakespeare-fast runs 1250; shortened for a shared machine
 
 
 def corpora() -> tuple[CharTokenizer, dict[str, torch.Tensor]]:

@@ -5,7 +5,9 @@ docs/building_mini_transformer.md.
 """
 
 import argparse
+import math
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from snippets.tokenizers.char import CharTokenizer
 from snippets.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from snippets.training.corpus import CorpusError, tiny_shakespeare
 from snippets.models.gpt import GPT, GPTConfig
+from snippets.models.sampling import check_sampling_args
 from snippets.training.text_data import read_text, train_val_split
 from snippets.training.loop import TrainConfig, TrainState, make_optimizer, train
 
@@ -40,6 +43,10 @@ PRESETS: dict[str, tuple[dict, dict]] = {
 }
 
 
+MAX_BATCH_SIZE = 1 << 16  # far above what a CPU or one GPU can hold for these models
+DEFAULTS = {"preset": "tiny", "tokenizer": "char", "vocab_size": 512}
+
+
 def check_device(name: str) -> str:
     available = {"cpu": True, "cuda": torch.cuda.is_available(),
                  "mps": torch.backends.mps.is_available()}
@@ -55,36 +62,104 @@ def load_text(data: str | None) -> str:
     return tiny_shakespeare() if data is None else read_text(data)
 
 
+def check_writable(out: Path) -> None:
+    """Refuse an --out that cannot take a checkpoint now, not after the training has run."""
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give a file path such as {out / 'ckpt.pt'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.probe"):
+            pass
+    except OSError as error:
+        raise ValueError(f"--out {out} is not writable: {error.strerror or error}") from None
+
+
+def resume_config(args: argparse.Namespace, ckpt) -> TrainConfig:
+    """The saved run's settings, continued to --steps. A resumed run is the same run: a flag
+    that would change it (another learning rate, batch, model or tokenizer) is refused."""
+    saved = ckpt.train_config
+    if saved is None:
+        raise ValueError(f"{args.resume} has no training settings: it cannot resume")
+    conflicts = []
+    for flag, value, kept in (("--lr", args.lr, saved.lr), ("--batch-size", args.batch_size,
+                              saved.batch_size), ("--seed", args.seed, saved.seed)):
+        if value is not None and value != kept:
+            conflicts.append(f"{flag} {value} (the checkpoint's is {kept})")
+    if args.preset is not None:
+        model_kw, _ = PRESETS[args.preset]
+        differ = {k: v for k, v in model_kw.items() if getattr(ckpt.model.config, k) != v}
+        if differ:
+            conflicts.append(f"--preset {args.preset} (its {differ} differ from the checkpoint's model)")
+    kind = ckpt.tokenizer.to_dict()["type"]
+    if args.tokenizer is not None and args.tokenizer != kind:
+        conflicts.append(f"--tokenizer {args.tokenizer} (the checkpoint's is {kind})")
+    if args.vocab_size is not None and args.vocab_size != ckpt.tokenizer.vocab_size:
+        conflicts.append(f"--vocab-size {args.vocab_size} (the checkpoint's is "
+                         f"{ckpt.tokenizer.vocab_size})")
+    if conflicts:
+        raise ValueError(f"--resume continues the saved run unchanged; these flags would change "
+                         f"it: {'; '.join(conflicts)}. Drop them, or start a new run")
+    step = int(ckpt.payload.get("step", 0))
+    steps = saved.max_steps if args.steps is None else args.steps
+    if steps <= step:
+        raise ValueError(f"the checkpoint is at step {step}; --steps {steps} leaves nothing to "
+                         f"train: give a total above {step}")
+    return replace(saved, max_steps=steps)
+
+
+def fresh_config(args: argparse.Namespace) -> TrainConfig:
+    _, train_kw = PRESETS[args.preset or DEFAULTS["preset"]]
+    merged = dict(train_kw)
+    # `is not None`: 0 is a value (--seed 0), never "unset"
+    for key, value in (("batch_size", args.batch_size), ("max_steps", args.steps),
+                       ("lr", args.lr), ("seed", args.seed)):
+        if value is not None:
+            merged[key] = value
+    if args.lr is not None:  # the floor of the cosine follows the peak (every preset: peak / 10)
+        merged["min_lr"] = args.lr / 10
+    if args.steps is not None:  # a shorter run keeps its warm-up inside the run
+        merged["warmup_steps"] = min(merged.get("warmup_steps", 100), args.steps)
+    return TrainConfig(**merged)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     device = check_device(args.device)
+    out = Path(args.out)
+    check_writable(out)  # everything that can be checked is checked before the long work
+    if args.resume:
+        ckpt = load_checkpoint(args.resume, map_location=device)
+        train_config = resume_config(args, ckpt)
+    else:
+        train_config = fresh_config(args)
     rank = distributed.setup(device)
     text = load_text(args.data)
     if args.resume:
-        ckpt = load_checkpoint(args.resume, map_location=device)
-        tokenizer, model, train_config = ckpt.tokenizer, ckpt.model, ckpt.train_config
-        if args.steps:
-            train_config = replace(train_config, max_steps=args.steps)
+        tokenizer, model = ckpt.tokenizer, ckpt.model
     else:
-        model_kw, train_kw = PRESETS[args.preset]
-        overrides = {"batch_size": args.batch_size, "max_steps": args.steps, "lr": args.lr,
-                     "seed": args.seed}
-        merged = {**train_kw, **{k: v for k, v in overrides.items() if v}}
-        if args.steps:  # a shorter run keeps its warm-up inside the run
-            merged["warmup_steps"] = min(merged.get("warmup_steps", 100), args.steps)
-        train_config = TrainConfig(**merged)
-        if args.tokenizer == "char":
+        if (args.tokenizer or DEFAULTS["tokenizer"]) == "char":
             tokenizer = CharTokenizer.train(text)
         else:
-            tokenizer = ByteLevelBPE.train(text, args.vocab_size)
+            vocab_size = DEFAULTS["vocab_size"] if args.vocab_size is None else args.vocab_size
+            tokenizer = ByteLevelBPE.train(text, vocab_size)
+        model_kw, _ = PRESETS[args.preset or DEFAULTS["preset"]]
         state = TrainState.fresh(train_config.seed)  # seeds the initialisation too
         model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, **model_kw)).to(device)
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
     train_data, val_data = train_val_split(ids, 0.1)
+    T = model.config.context_length
+    for name, part in (("training", train_data), ("validation", val_data)):
+        if len(part) < T + 1:
+            raise ValueError(f"the {name} split has {len(part):,} tokens, fewer than one window "
+                             f"of context_length + 1 = {T + 1} ({len(ids):,} tokens in all, 10% "
+                             f"for validation): give more text")
+    windows = len(train_data) - T
+    if train_config.batch_size > windows:
+        raise ValueError(f"batch size {train_config.batch_size:,} exceeds the {windows:,} "
+                         f"distinct windows of the training split; use at most {windows:,}")
     optimizer = make_optimizer(model, train_config)
     if args.resume:
         state = ckpt.restore(optimizer)
     ddp_model = distributed.wrap(model, rank, device)
-    out = Path(args.out)
     if rank.is_main:
         print(f"{model.num_parameters():,} parameters, {tokenizer.vocab_size} tokens, "
               f"{len(train_data):,} train / {len(val_data):,} val tokens, device {device}, "
@@ -101,20 +176,37 @@ def cmd_train(args: argparse.Namespace) -> None:
             bar.write(f"step {row['step']}: train {row['train_loss']:.4f}, val {row['val_loss']:.4f}")
             save_checkpoint(out, model, tokenizer, optimizer, train_config, state)
 
-    train(ddp_model, optimizer, train_data, val_data, train_config, state,
-          on_step=on_step, on_eval=on_eval)
-    bar.close()
+    try:  # a diverged run stops here, before its NaN can reach a checkpoint
+        train(ddp_model, optimizer, train_data, val_data, train_config, state,
+              on_step=on_step, on_eval=on_eval)
+    finally:
+        bar.close()
     if rank.is_main:
         save_checkpoint(out, model, tokenizer, optimizer, train_config, state)
         print(f"saved {out} at step {state.step}", file=sys.stderr)
     distributed.teardown()
 
 
+def default_prompt(tokenizer) -> str:
+    """A newline (the start of a line) when the vocabulary has one, else its first token."""
+    try:
+        tokenizer.encode("\n")
+        return "\n"
+    except ValueError:
+        prompt = tokenizer.decode([0])
+        print(f"note: the vocabulary has no newline; starting from {prompt!r} "
+              "(give --prompt to choose)", file=sys.stderr)
+        return prompt
+
+
 def cmd_generate(args: argparse.Namespace) -> None:
     device = check_device(args.device)
+    # the sampling settings are checked before the checkpoint is read
+    check_sampling_args(args.temperature, args.top_k, args.top_p)
     ckpt = load_checkpoint(args.checkpoint, map_location=device)
     model = ckpt.model.eval()
-    prompt = ckpt.tokenizer.encode(args.prompt)
+    text = default_prompt(ckpt.tokenizer) if args.prompt is None else args.prompt
+    prompt = ckpt.tokenizer.encode(text)
     if not prompt:
         raise ValueError("the prompt encodes to no tokens; give at least one character")
     generator = torch.Generator(device=device).manual_seed(args.seed)
@@ -124,30 +216,56 @@ def cmd_generate(args: argparse.Namespace) -> None:
     print(ckpt.tokenizer.decode(out[0].tolist()))
 
 
+def _number(kind: type, low: float, high: float | None = None):
+    """An argparse type: a finite number of `kind` in [low, high]."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            bounds = f">= {low}" if high is None else f"in [{low}, {high:,}]"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    value = _number(float, 0.0)(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage block: `error: ...`
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m snippets", description=__doc__.splitlines()[0])
+    p = Parser(prog="python -m snippets", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a GPT on a text file (default: tiny Shakespeare)")
-    t.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
+    t.add_argument("--preset", choices=sorted(PRESETS), help="model and recipe (default: tiny)")
     t.add_argument("--data", help="any UTF-8 text file; default tiny Shakespeare from the cache")
-    t.add_argument("--tokenizer", choices=["char", "bpe"], default="char")
-    t.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size")
-    t.add_argument("--steps", type=int, help="total optimiser steps (overrides the preset)")
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float, help="peak learning rate")
-    t.add_argument("--seed", type=int)
+    t.add_argument("--tokenizer", choices=["char", "bpe"], help="default: char")
+    t.add_argument("--vocab-size", type=_number(int, 256), help="BPE vocabulary size (default 512)")
+    t.add_argument("--steps", type=_number(int, 1), help="total optimiser steps (overrides the preset)")
+    t.add_argument("--batch-size", type=_number(int, 1, MAX_BATCH_SIZE))
+    t.add_argument("--lr", type=_positive_float, help="peak learning rate")
+    t.add_argument("--seed", type=_number(int, 0, 2**63 - 1), help="default: the preset's (1337)")
     t.add_argument("--device", default="cpu", help="cpu, cuda or mps")
-    t.add_argument("--resume", help="continue from this checkpoint")
+    t.add_argument("--resume", help="continue this checkpoint's run, with its settings, to --steps")
     t.add_argument("--out", default="out/ckpt.pt", help="checkpoint path")
     t.set_defaults(func=cmd_train)
     g = sub.add_parser("generate", help="sample text from a checkpoint")
     g.add_argument("--checkpoint", default="out/ckpt.pt")
-    g.add_argument("--prompt", default="\n")
-    g.add_argument("--max-new-tokens", type=int, default=300)
+    g.add_argument("--prompt", help="default: a newline, if the vocabulary has one")
+    g.add_argument("--max-new-tokens", type=_number(int, 0), default=300)
     g.add_argument("--temperature", type=float, default=0.8)
     g.add_argument("--top-k", type=int)
     g.add_argument("--top-p", type=float)
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=_number(int, 0, 2**63 - 1), default=0)
     g.add_argument("--device", default="cpu", help="cpu, cuda or mps")
     g.add_argument("--no-cache", action="store_true", help="recompute the prefix every step")
     g.set_defaults(func=cmd_generate)

@@ -65,3 +65,153 @@ def test_devices_are_checked(monkeypatch):
         check_device("cuda")
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         check_device("tpu")
+
+
+# --- Bad input: one line `error: ...`, a non-zero exit, before the long work (issue 15) ------
+
+def run(argv: list[str], capsys) -> tuple[int, str]:
+    """main()'s exit code and stderr, whether argparse or the command refused the input."""
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A checkpoint at step 4 of a 6-step run, and one whose weights are NaN."""
+    from snippets.training.checkpoint import weights_sha256
+
+    folder = tmp_path_factory.mktemp("cli")
+    data = folder / "text.txt"
+    data.write_text(TEXT, encoding="utf-8")
+    ckpt = folder / "ckpt.pt"
+    assert main(["train", "--data", str(data), "--steps", "6", "--out", str(ckpt)]) == 0
+    payload = torch.load(ckpt, weights_only=True)
+    payload["step"] = 4
+    torch.save(payload, ckpt)
+    payload["model"]["wte.weight"].fill_(float("nan"))
+    payload["model_sha256"] = weights_sha256(payload["model"])
+    torch.save(payload, folder / "nan.pt")
+    short = folder / "short.txt"
+    short.write_text("First Citizen: Before we proceed.\n" * 8, encoding="utf-8")  # val < 33 chars
+    (folder / "a-file").write_text("not a folder")
+    return folder
+
+
+BAD = [  # (arguments, what the error line must say, the last step that may run first)
+    ("train --steps 0", "argument --steps: must be >= 1, got 0", "args"),
+    ("train --batch-size 0", "argument --batch-size: must be in [1, 65,536], got 0", "args"),
+    ("train --batch-size 1000000000000", "must be in [1, 65,536], got 1000000000000", "args"),
+    ("train --lr 0", "argument --lr: must be > 0, got 0", "args"),
+    ("train --lr nan", "argument --lr: must be >= 0.0, got nan", "args"),
+    ("train --lr -1", "argument --lr: must be >= 0.0, got -1", "args"),
+    ("train --seed -1", "argument --seed: must be in [0,", "args"),
+    ("train --steps ten", "argument --steps: not a number: 'ten'", "args"),
+    ("train --vocab-size 100 --tokenizer bpe", "argument --vocab-size: must be >= 256", "args"),
+    ("train --out {dir}", "is a directory", "args"),
+    ("train --out {dir}/a-file/ckpt.pt", "is not writable", "args"),
+    ("train --resume {dir}/ckpt.pt --lr 0.5", "--lr 0.5 (the checkpoint's is 0.003)", "args"),
+    ("train --resume {dir}/ckpt.pt --batch-size 3", "--batch-size 3 (the checkpoint's is 8)", "args"),
+    ("train --resume {dir}/ckpt.pt --preset shakespeare-char", "--preset shakespeare-char (its",
+     "args"),
+    ("train --resume {dir}/ckpt.pt --tokenizer bpe", "--tokenizer bpe (the checkpoint's is char)",
+     "args"),
+    ("train --resume {dir}/ckpt.pt --steps 3", "at step 4; --steps 3 leaves nothing to train",
+     "args"),
+    ("train --resume {dir}/ckpt.pt --steps 4", "at step 4; --steps 4 leaves nothing", "args"),
+    ("train --resume {dir}/nan.pt --steps 9", "NaN or inf", "args"),
+    ("train --resume {dir}", "is a directory, not a checkpoint", "args"),
+    ("train --data {dir}/short.txt", "the validation split has 28 tokens, fewer than one window "
+     "of context_length + 1 = 33", "data"),
+    ("train --batch-size 60000", "batch size 60,000 exceeds the 1,615 distinct windows", "data"),
+    ("generate --temperature nan", "temperature must be a finite number >= 0", "args"),
+    ("generate --temperature 1e-45", "temperature 1e-45 is below 0.001", "args"),
+    ("generate --temperature -1", "temperature must be a finite number >= 0", "args"),
+    ("generate --top-k 0", "top_k must be >= 1", "args"),
+    ("generate --top-p 1.5", "top_p must be in (0, 1]", "args"),
+    ("generate --max-new-tokens -1", "argument --max-new-tokens: must be >= 0", "args"),
+    ("generate --checkpoint {dir}/nan.pt", "the weights contain NaN or inf", "args"),
+    ("generate --checkpoint {dir}", "is a directory, not a checkpoint", "args"),
+    ("generate --checkpoint {dir}/ckpt.pt --prompt Zebra", "'Z' (U+005A) is not in the vocabulary",
+     "data"),
+]
+
+
+@pytest.mark.parametrize("argv, message, stage", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_one_error_line_before_the_long_work(trained, monkeypatch, capsys,
+                                                         argv, message, stage):
+    import snippets.__main__ as cli
+
+    def too_late(*args, **kwargs):
+        raise AssertionError("the long work started before the input was checked")
+
+    monkeypatch.setattr(cli, "train", too_late)
+    if stage == "args":  # not even the data is read
+        monkeypatch.setattr(cli, "load_text", too_late)
+    argv = argv.format(dir=trained).split()
+    if argv[0] == "train" and "--data" not in argv:
+        argv += ["--data", str(trained / "text.txt")]
+    if argv[0] == "train" and "--out" not in argv:
+        argv += ["--out", str(trained / "out" / "new.pt")]
+    if argv[0] == "generate" and "--checkpoint" not in argv:
+        argv += ["--checkpoint", str(trained / "absent.pt")]  # the settings fail first
+    code, err = run(argv, capsys)
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in err
+    assert not (trained / "out" / "new.pt").exists()
+
+
+def test_a_bad_flag_is_one_line_without_a_traceback_in_a_real_process(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "snippets", "generate", "--temperature", "nan",
+                             "--checkpoint", str(tmp_path / "x.pt")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: temperature must be a finite number >= 0, got nan")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_seed_zero_is_a_seed_and_not_the_default(tmp_path, data):
+    weights = {}
+    for name, extra in (("zero", ["--seed", "0"]), ("default", []), ("1337", ["--seed", "1337"])):
+        out = tmp_path / f"{name}.pt"
+        assert main(["train", "--data", str(data), "--steps", "1", "--out", str(out)] + extra) == 0
+        weights[name] = torch.load(out, weights_only=True)["model"]["wte.weight"]
+    assert torch.equal(weights["default"], weights["1337"])  # the default seed is 1337, not 0
+    assert not torch.equal(weights["zero"], weights["default"])
+
+
+def test_a_diverging_run_stops_with_a_message_and_writes_no_checkpoint(tmp_path, data, capsys):
+    out = tmp_path / "lr.pt"
+    code, err = run(["train", "--data", str(data), "--lr", "1e6", "--out", str(out)], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error: step ")
+    assert "training diverged: loss" in err and "try a lower learning rate" in err
+    assert not out.exists() and not out.with_name(out.name + ".partial").exists()
+
+
+def test_generation_without_a_newline_in_the_vocabulary_starts_from_a_known_token(tmp_path, capsys):
+    data = tmp_path / "one-line.txt"
+    data.write_text("to be or not to be " * 40, encoding="utf-8")
+    ckpt = tmp_path / "c.pt"
+    assert main(["train", "--data", str(data), "--steps", "2", "--out", str(ckpt)]) == 0
+    capsys.readouterr()
+    assert main(["generate", "--checkpoint", str(ckpt), "--max-new-tokens", "5"]) == 0
+    captured = capsys.readouterr()
+    assert "the vocabulary has no newline; starting from ' '" in captured.err
+    assert len(captured.out) == 1 + 5 + 1 and captured.out.startswith(" ")
+
+
+def test_resume_with_the_same_settings_is_allowed(trained, capsys):
+    out = trained / "resumed.pt"
+    assert main(["train", "--data", str(trained / "text.txt"), "--resume", str(trained / "ckpt.pt"),
+                 "--steps", "5", "--lr", "0.003", "--preset", "tiny", "--tokenizer", "char",
+                 "--out", str(out)]) == 0
+    assert "at step 5" in capsys.readouterr().err

@@ -279,6 +279,9 @@ def on_page_content(content: str, page, config, files) -> str:
         pieces += [content[last:start], block]
         last = end
     pieces.append(content[last:])
+    # drill.js opens the question a link from the drill page points at.
+    script = get_relative_url("assets/js/drill.js", page.url)
+    pieces.append(f'\n<script src="{script}" defer></script>\n')
     return "".join(pieces)
 
 

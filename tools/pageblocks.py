@@ -113,10 +113,11 @@ def page_script(page: Path) -> str:
 # --- Pages that train -----------------------------------------------------------------------
 # Training amplifies the last-bit differences between CPU kernels about 10^4-fold, so a page
 # that trains and prints is run again under other kernels (tests/site/test_cpu_kernels.py).
-# "Trains" is read from the code: a backward pass followed by an update (`.backward(` and
-# `.step(` together, or `.backward(` inside a loop), on the page itself or inside a function
-# or method of snippets/ that the page calls, however deep the calls go within snippets/.
-# One backward pass (a gradient check, a FLOP count) does not train: it is not amplified.
+# "Trains" is read from the code: a backward pass and an update (`.backward(` with an
+# optimiser's `.step(`, or with a hand-written `p -= lr * p.grad` / `p.sub_(... p.grad ...)`), on
+# the page itself or inside a function or method of snippets/ that the page calls, however deep
+# the calls go within snippets/. Gradients without an update (a gradient check, a FLOP count)
+# do not train: nothing amplifies their last-bit differences.
 
 @dataclass
 class _Calls:
@@ -125,18 +126,23 @@ class _Calls:
     updates: bool          # a backward pass and an update: this code trains by itself
 
 
+def _uses_grad(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Attribute) and n.attr == "grad" for n in ast.walk(node))
+
+
 def _calls(tree: ast.AST) -> _Calls:
-    names, attrs, backward_in_loop = set(), set(), False
+    names, attrs, manual_update = set(), set(), False
     for node in ast.walk(tree):
-        if isinstance(node, (ast.For, ast.While)):
-            backward_in_loop |= any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                                    and n.func.attr == "backward" for n in ast.walk(node))
+        if isinstance(node, ast.AugAssign) and _uses_grad(node.value):
+            manual_update = True
         if isinstance(node, ast.Call):
             if isinstance(node.func, ast.Name):
                 names.add(node.func.id)
             elif isinstance(node.func, ast.Attribute):
                 attrs.add(node.func.attr)
-    updates = backward_in_loop or {"backward", "step"} <= attrs
+                if node.func.attr in ("sub_", "add_") and any(map(_uses_grad, node.args)):
+                    manual_update = True
+    updates = "backward" in attrs and ("step" in attrs or manual_update)
     return _Calls(names, attrs, updates)
 
 

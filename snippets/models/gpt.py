@@ -135,6 +135,9 @@ class GPT(nn.Module):
         """
         self.check_ids(idx)
         B, T = idx.shape
+        if caches is not None and len(caches) != self.config.n_layers:
+            raise ValueError(f"got {len(caches)} KV caches for {self.config.n_layers} blocks; "
+                             "make them with new_caches()")
         start = caches[0].length if caches else 0
         if start + T > self.config.context_length:
             raise ValueError(f"positions {start}..{start + T - 1} exceed context_length="
@@ -193,13 +196,20 @@ class GPT(nn.Module):
             return self.logits(seq[:, -1:], caches)[:, -1]  # one new position
 
         # inference_mode: no autograd bookkeeping at all, which at batch 1 is a real share of
-        # each small operation's cost; the clone hands back an ordinary tensor.
-        with torch.inference_mode():
-            for _ in range(max_new_tokens):
-                logits = next_logits(idx)                                  # (B, V)
-                nxt = sample_next(logits, idx, temperature=temperature, top_k=top_k, top_p=top_p,
-                                  repetition_penalty=repetition_penalty, generator=generator)
-                idx = torch.cat([idx, nxt.unsqueeze(1)], dim=1)           # (B, T + 1)
+        # each small operation's cost; the clone hands back an ordinary tensor. eval(): no
+        # dropout while sampling, whatever mode the caller left the model in (restored after).
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.inference_mode():
+                for _ in range(max_new_tokens):
+                    logits = next_logits(idx)                              # (B, V)
+                    nxt = sample_next(logits, idx, temperature=temperature, top_k=top_k,
+                                      top_p=top_p, repetition_penalty=repetition_penalty,
+                                      generator=generator)
+                    idx = torch.cat([idx, nxt.unsqueeze(1)], dim=1)       # (B, T + 1)
+        finally:
+            self.train(was_training)
         return idx.clone()
 # --8<-- [end:model]
 

@@ -5,7 +5,7 @@ dh_T/dh_t is a product of T - t such matrices and its norm is at most
 (gamma * sigma_max(W_hh))^(T - t), gamma a bound on |phi'| (Pascanu, Mikolov & Bengio, 2013,
 arXiv:1211.5063; Bengio, Simard & Frasconi, 1994). These functions measure the real thing.
 
-Shape legend: B batch, T time, I input width, H hidden width.
+Shape legend: B batch, T time, C_in input width, C hidden (state) width.
 """
 
 # --8<-- [start:imports]

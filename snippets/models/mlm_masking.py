@@ -9,9 +9,9 @@ Shape legend: B batch, T time, V vocabulary size.
 
 # --8<-- [start:imports]
 import torch
-# --8<-- [end:imports]
 
 IGNORE = -100  # the label cross_entropy skips: no prediction asked at this position
+# --8<-- [end:imports]
 
 
 # --8<-- [start:mask]

@@ -30,6 +30,11 @@ class RecurrentSeq2SeqConfig:
     d_embed: int = 32         # C
     hidden: int = 64          # H, per direction in the encoder, and the decoder's width
     attention: bool = True    # False: one context vector for the whole source (the bottleneck)
+    impl: str = "ours"        # "torch": nn.GRU / nn.GRUCell (fused kernels, proven equal to ours)
+
+    def __post_init__(self) -> None:
+        if self.impl not in ("ours", "torch"):
+            raise ValueError(f"impl must be 'ours' or 'torch', got {self.impl!r}")
 # --8<-- [end:config]
 
 
@@ -40,11 +45,15 @@ class RecurrentSeq2Seq(nn.Module):
         C, H, V = cfg.d_embed, cfg.hidden, cfg.vocab_size
         self.cfg = cfg
         self.embed = nn.Embedding(V, C)
-        self.encoder = Recurrent("gru", C, H, bidirectional=True)   # annotations (B, T_s, 2H)
+        if cfg.impl == "ours":
+            self.encoder = Recurrent("gru", C, H, bidirectional=True)   # annotations (B, T_s, 2H)
+        else:
+            self.encoder = nn.GRU(C, H, bidirectional=True, batch_first=True)
         self.bridge = nn.Linear(2 * H, H)                           # s_0 = tanh(W [h_fwd; h_bwd])
         self.summary = nn.Linear(2 * H, 2 * H)                      # the fixed context (no attention)
         self.attention = AdditiveAttention(d_q=H, d_k=2 * H, d_hidden=H) if cfg.attention else None
-        self.decoder = GRUCell(C + 2 * H, H)                        # reads [y_{i-1}; c_i]
+        cell = GRUCell if cfg.impl == "ours" else nn.GRUCell
+        self.decoder = cell(C + 2 * H, H)                           # reads [y_{i-1}; c_i]
         self.out = nn.Linear(H + 2 * H, V)                          # reads [s_i; c_i]
 
     def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

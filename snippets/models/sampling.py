@@ -6,6 +6,7 @@ Shape legend: B batch (or N beams), T time, V vocabulary size.
 """
 
 # --8<-- [start:imports]
+import math
 from collections.abc import Callable
 
 import torch
@@ -13,17 +14,26 @@ import torch
 
 
 # --8<-- [start:check]
+# Below this, T > 0 is greedy in all but name and logits / T can overflow float32 (1e-45 does).
+MIN_TEMPERATURE = 1e-3
+
+
 def check_sampling_args(temperature: float, top_k: int | None, top_p: float | None,
                         repetition_penalty: float = 1.0) -> None:
     """Reject settings that have no meaning, naming the value."""
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 means greedy), got {temperature}")
+    if not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), "
+                         f"got {temperature}")
+    if 0 < temperature < MIN_TEMPERATURE:  # logits / T would overflow to inf, softmax to NaN
+        raise ValueError(f"temperature {temperature} is below {MIN_TEMPERATURE}; "
+                         "use 0 for greedy decoding")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
+    if top_p is not None and not 0.0 < top_p <= 1.0:  # also refuses NaN
         raise ValueError(f"top_p must be in (0, 1] or None, got {top_p}")
-    if repetition_penalty <= 0:
-        raise ValueError(f"repetition_penalty must be > 0 (1 = off), got {repetition_penalty}")
+    if not (math.isfinite(repetition_penalty) and repetition_penalty > 0):
+        raise ValueError(f"repetition_penalty must be a finite number > 0 (1 = off), "
+                         f"got {repetition_penalty}")
 # --8<-- [end:check]
 
 

@@ -3,7 +3,9 @@ arXiv:2302.13971), training compute C ~ 6 N D, the compute-optimal split of Hoff
 (2022, arXiv:2203.15556), the loss fits of Kaplan et al. (2020, arXiv:2001.08361) and
 Hoffmann et al., and the KV cache's memory per token.
 
-Symbols: N parameters, D training tokens, C training FLOPs, L layers, d model width.
+Symbols (the guide's notation table): N parameters, D_tok training tokens, C_train training
+FLOPs, L layers, C (d_model) width; the code names them n_params, n_tokens, flops, n_layers,
+d_model.
 """
 
 # --8<-- [start:imports]

@@ -10,9 +10,9 @@ import random
 from collections.abc import Sequence
 
 import torch
-# --8<-- [end:imports]
 
 Segment = list[int]  # the token ids of one text segment (a sentence or a few)
+# --8<-- [end:imports]
 
 
 # --8<-- [start:pairs]

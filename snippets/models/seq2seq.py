@@ -48,7 +48,9 @@ class Seq2SeqTransformer(nn.Module):
         self.cfg = cfg
         C = cfg.d_model
         self.embed = nn.Embedding(cfg.vocab_size, C, padding_idx=cfg.pad_id)
-        nn.init.normal_(self.embed.weight, std=C ** -0.5)  # times sqrt(C) below: unit variance
+        # times sqrt(C) below: unit variance. Tied, so at initialisation the input token's own
+        # logit is about sqrt(C) / rms(stream): the model starts by predicting its input.
+        nn.init.normal_(self.embed.weight, std=C ** -0.5)
         self.pos = SinusoidalPositionalEncoding(C, cfg.max_len)
         block = dict(dropout=cfg.dropout, norm_first=cfg.norm_first, activation=cfg.activation)
         self.encoder = nn.ModuleList(SelfAttentionBlock(C, cfg.n_heads, cfg.d_ff, **block)

@@ -69,14 +69,23 @@ class HNSW:
         """Algorithm 4: keep a candidate only if it is nearer to the base than to every kept one.
 
         This spreads the links over directions, so that a cluster does not take all m slots.
+        candidates: (distance to the base, id), nearest first.
         """
+        if len(candidates) <= 1:
+            return [e for _, e in candidates][:m]
+        ids = [e for _, e in candidates]
+        v = self.x[ids]
+        self.distance_count += len(ids) ** 2
+        # all candidate-to-candidate distances in one product instead of one call per candidate
+        pair = (1.0 - v @ v.T if self.metric == "dot"
+                else ((v[:, None, :] - v[None, :, :]) ** 2).sum(-1)).tolist()
         kept: list[int] = []
-        for d, e in candidates:          # nearest first
+        for a, (d, _) in enumerate(candidates):
             if len(kept) >= m:
                 break
-            if not kept or (self._dist(self.x[e], kept) > d).all():
-                kept.append(e)
-        return kept
+            if all(pair[a][b] > d for b in kept):
+                kept.append(a)
+        return [ids[a] for a in kept]
 
     def add(self, x: np.ndarray) -> "HNSW":
         if x.ndim != 2 or x.shape[1] != self.dim:

@@ -40,7 +40,7 @@ class TrainConfig:
         for name in ("batch_size", "max_steps", "eval_interval", "eval_iters"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0 or self.grad_clip < 0 or self.weight_decay < 0:
+        if not (math.isfinite(self.lr) and self.lr > 0) or self.grad_clip < 0 or self.weight_decay < 0:
             raise ValueError(f"need lr > 0, grad_clip >= 0, weight_decay >= 0; got lr={self.lr}, "
                              f"grad_clip={self.grad_clip}, weight_decay={self.weight_decay}")
         lr_at(0, max_lr=self.lr, min_lr=self.min_lr, warmup_steps=self.warmup_steps,
@@ -102,9 +102,16 @@ def evaluate(model: nn.Module, data: torch.Tensor, batch_size: int, context_leng
 
 
 # --8<-- [start:train_step]
+class DivergedError(ValueError):
+    """The loss or the gradient is not finite: one more update would make every weight NaN."""
+
+
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                y: torch.Tensor, lr: float, grad_clip: float) -> tuple[float, float]:
-    """One optimiser step at learning rate lr; returns (loss, gradient norm before clipping)."""
+    """One optimiser step at learning rate lr; returns (loss, gradient norm before clipping).
+
+    Raises DivergedError, before the update, when the loss or the gradient is inf or NaN.
+    """
     for group in optimizer.param_groups:
         group["lr"] = lr
     _, loss = model(x, y)
@@ -115,8 +122,12 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tens
     else:
         norm = torch.linalg.vector_norm(
             torch.stack([p.grad.norm() for p in model.parameters() if p.grad is not None]))
+    loss_value, norm_value = loss.item(), norm.item()
+    if not (math.isfinite(loss_value) and math.isfinite(norm_value)):  # keep the last good weights
+        raise DivergedError(f"training diverged: loss {loss_value}, gradient norm {norm_value} "
+                            f"at learning rate {lr:.3g}; try a lower learning rate")
     optimizer.step()
-    return loss.item(), norm.item()
+    return loss_value, norm_value
 # --8<-- [end:train_step]
 
 
@@ -163,7 +174,11 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: torch.
                    warmup_steps=config.warmup_steps, total_steps=config.max_steps)
         x, y = get_batch(train_data, config.batch_size, T, state.batch_rng)  # global (B, T)
         x, y = x[rank * local:(rank + 1) * local], y[rank * local:(rank + 1) * local]
-        loss, norm = train_step(model, optimizer, x.to(device), y.to(device), lr, config.grad_clip)
+        try:
+            loss, norm = train_step(model, optimizer, x.to(device), y.to(device), lr,
+                                    config.grad_clip)
+        except DivergedError as error:
+            raise DivergedError(f"step {step + 1}: {error}") from None
         if world > 1:  # report the global batch's loss, not this rank's slice
             t = torch.tensor([loss], device=device)
             dist.all_reduce(t)

@@ -365,3 +365,37 @@ def test_mha_with_one_kv_head_is_multi_query_and_matches_explicit_sharing():
     expected = mqa.out_proj(out.transpose(1, 2).reshape(2, 5, 16))
     assert_close(mqa(x, is_causal=True), expected)
     assert mqa.k_proj.weight.shape == (4, 16)
+
+
+# --- A query with every key masked: both kernels refuse it (issue 15) ----------------------
+
+@pytest.mark.parametrize("impl", ["ours", "torch"])
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_both_kernels_refuse_a_query_with_no_key(impl, is_causal):
+    from snippets.layers.attention import MultiHeadAttention
+
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2, impl=impl)
+    x = torch.randn(2, 4, 8)
+    keep = torch.ones(2, 1, 4, 4, dtype=torch.bool)
+    keep[1, :, 2, :] = False                              # batch 1, query 2 sees nothing
+    with pytest.raises(ValueError, match="no key to attend to"):
+        mha(x, mask=keep, is_causal=is_causal)
+    additive = torch.zeros(2, 1, 4, 4).masked_fill(~keep, float("-inf"))
+    with pytest.raises(ValueError, match="no key to attend to"):
+        mha(x, mask=additive)
+    keep[1, :, 2, 0] = True                               # one key is enough
+    assert torch.isfinite(mha(x, mask=keep, is_causal=is_causal)).all()
+
+
+def test_a_kv_cache_of_the_wrong_shape_is_a_clear_error():
+    from snippets.layers.attention import KVCache
+
+    cache = KVCache(batch=2, n_kv_heads=2, max_len=8, d_head=4)
+    with pytest.raises(ValueError, match=r"holds \(B, H_kv, T, D\) = \(2, 2, T, 4\).*\(2, 3, 1, 4\)"):
+        cache.append(torch.zeros(2, 3, 1, 4), torch.zeros(2, 3, 1, 4))
+    with pytest.raises(ValueError, match="KV cache holds"):
+        cache.append(torch.zeros(2, 2, 1, 4), torch.zeros(2, 2, 1, 5))
+    with pytest.raises(ValueError, match="KV cache holds"):
+        cache.append(torch.zeros(1, 2, 1, 4), torch.zeros(1, 2, 1, 4))
+    assert cache.length == 0

@@ -130,13 +130,13 @@ def test_bad_input_gives_clear_errors():
         layer(torch.randn(B, T, 4))
     with pytest.raises(ValueError, match=r"empty sequence.*T = 0"):
         layer(torch.randn(B, 0, I))
-    with pytest.raises(ValueError, match=r"expected \(L\*D, B, H\) = \(2, 3, 6\)"):
+    with pytest.raises(ValueError, match=r"expected \(L\*D, B, C\) = \(2, 3, 6\)"):
         layer(torch.randn(B, T, I), torch.zeros(1, B, H))
     with pytest.raises(ValueError, match="batch-first"):
         layer(torch.randn(T, I))
     with pytest.raises(ValueError, match="takes a pair"):
         Recurrent("lstm", I, H)(torch.randn(B, T, I), torch.zeros(1, B, H))
-    with pytest.raises(ValueError, match=r"state has shape \(3, 5\), expected \(B, H\) = \(3, 6\)"):
+    with pytest.raises(ValueError, match=r"state has shape \(3, 5\), expected \(B, C\) = \(3, 6\)"):
         RNNCell(I, H)(torch.randn(B, I), torch.zeros(B, 5))
     with pytest.raises(ValueError, match="input width 2"):
         LSTMCell(I, H)(torch.randn(B, 2))

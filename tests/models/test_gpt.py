@@ -220,3 +220,25 @@ def test_model_learns_a_repeating_sequence():
     assert loss.item() < 0.1
     model.eval()
     assert torch.equal(model.generate(pattern[:, :3], 5, temperature=0.0)[0, 3:], pattern[0, 3:8])
+
+
+def test_generate_runs_in_eval_mode_and_restores_the_callers_mode():
+    model = tiny(dropout=0.5).train()
+    idx = torch.tensor([[1, 2, 3]])
+    sampled = model.generate(idx, 12, temperature=1.0, generator=torch.Generator().manual_seed(0))
+    assert model.training  # the caller's mode is back
+    reference = tiny(dropout=0.5).eval()  # same weights, no dropout
+    expected = reference.generate(idx, 12, temperature=1.0, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(sampled, expected)
+    assert all(m.training for m in model.modules())
+    assert not reference.training
+
+
+def test_kv_caches_that_do_not_fit_the_model_are_clear_errors():
+    model = tiny()
+    idx = torch.tensor([[1, 2, 3]])
+    with pytest.raises(ValueError, match="got 1 KV caches for 2 blocks"):
+        model(idx, caches=model.new_caches(1)[:1])
+    wrong_batch = model.new_caches(2)
+    with pytest.raises(ValueError, match="KV cache holds"):
+        model(idx, caches=wrong_batch)

@@ -1,10 +1,10 @@
 """The GRU encoder-decoder: shapes, teacher forcing equals step-by-step decoding, attention
-rows are distributions, and a short run learns short reversals."""
+rows are distributions, and training lowers the loss (the full run is a benchmark)."""
 
 import torch
 
 from snippets.models.recurrent_seq2seq import (RecurrentSeq2Seq, RecurrentSeq2SeqConfig,
-                                               reverse_accuracy, train_reverse_rnn)
+                                               train_reverse_rnn)
 from snippets.models.seq2seq import BOS, reverse_batch
 
 
@@ -35,8 +35,22 @@ def test_same_size_with_and_without_attention_but_for_the_scorer():
     assert n_a - n_b == sum(p.numel() for p in a.attention.parameters())
 
 
-def test_short_training_learns_short_reversal():
-    cfg = RecurrentSeq2SeqConfig(d_embed=16, hidden=32, attention=True)
-    model = train_reverse_rnn(cfg, steps=150, batch=64, min_len=3, max_len=4, lr=1e-2)
-    exact, token = reverse_accuracy(model, 4, n=100)
-    assert token > 0.9 and exact > 0.7
+def test_training_lowers_the_loss():
+    cfg = RecurrentSeq2SeqConfig(d_embed=8, hidden=16, attention=True)
+    losses = []
+    train_reverse_rnn(cfg, steps=40, batch=32, min_len=3, max_len=3, lr=1e-2,
+                      on_step=lambda step, loss, model: losses.append(loss))
+    assert len(losses) == 40
+    assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
+
+
+def test_torch_kernels_variant_equals_ours_on_the_same_weights():
+    from snippets.layers.recurrent import load_torch_weights
+    torch.manual_seed(2)
+    fast = RecurrentSeq2Seq(RecurrentSeq2SeqConfig(d_embed=8, hidden=12, impl="torch")).double()
+    ours = RecurrentSeq2Seq(RecurrentSeq2SeqConfig(d_embed=8, hidden=12)).double()
+    state = {k: v for k, v in fast.state_dict().items() if not k.startswith("encoder.")}
+    ours.load_state_dict(state, strict=False)
+    load_torch_weights(ours.encoder, fast.encoder)
+    src, tgt_in, _ = reverse_batch(3, 6, 6, torch.Generator().manual_seed(2))
+    torch.testing.assert_close(ours(src, tgt_in), fast(src, tgt_in))

@@ -153,3 +153,23 @@ def test_beam_one_equals_greedy_on_a_random_model():
 def test_beam_search_rejects_bad_width():
     with pytest.raises(ValueError, match="beam_width"):
         beam_search(bigram, torch.tensor([0]), 2, beam_width=0)
+
+
+@pytest.mark.parametrize("temperature", [float("nan"), float("inf"), -1.0, 1e-45, 1e-4])
+def test_temperatures_without_meaning_are_clear_errors(temperature):
+    with pytest.raises(ValueError, match="temperature"):
+        sample_next(random_logits(), temperature=temperature)
+
+
+def test_the_smallest_allowed_temperature_still_samples():
+    from snippets.models.sampling import MIN_TEMPERATURE
+
+    probs = next_token_probs(random_logits() * 30, temperature=MIN_TEMPERATURE)
+    assert torch.isfinite(probs).all() and torch.allclose(probs.sum(-1), torch.ones(4))
+
+
+@pytest.mark.parametrize("kw", [dict(top_p=float("nan")), dict(repetition_penalty=float("nan")),
+                                dict(repetition_penalty=float("inf"))])
+def test_nan_settings_are_clear_errors(kw):
+    with pytest.raises(ValueError, match="top_p|repetition_penalty"):
+        next_token_probs(random_logits(), **kw)

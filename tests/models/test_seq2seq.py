@@ -1,5 +1,7 @@
 """The encoder-decoder: shapes, masks, counts, schedule, label smoothing, and learning."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -132,3 +134,30 @@ def test_training_flops_close_to_6n_per_token():
     n = sum(p.numel() for p in blocks.parameters() if p.dim() == 2)  # matmul weights
     per_token = counter.get_total_flops() / (B * T)
     assert per_token == pytest.approx(training_flops_per_token(n, L, d, T), rel=0.01)
+
+
+@pytest.mark.parametrize("d_model", [64, 256])
+def test_tied_sqrt_c_embedding_makes_the_model_predict_its_input_at_initialisation(d_model):
+    # Derivation on the Transformer page: with std C^-1/2, input x sqrt(C) and a tied head, the
+    # input token's logit is about sqrt(C) / rms(residual stream), every other logit about N(0, 1).
+    g = torch.Generator().manual_seed(1)
+    src, tgt_in, tgt_out = reverse_batch(128, 3, 5, g)
+    real = tgt_out != PAD
+    results = {}
+    for tie in (True, False):
+        torch.manual_seed(0)
+        cfg = Seq2SeqConfig(d_model=d_model, d_ff=4 * d_model, tie_weights=tie)
+        model = Seq2SeqTransformer(cfg).double().eval()
+        with torch.no_grad():
+            logits = model(src, tgt_in)
+        own = logits.gather(-1, tgt_in[..., None]).squeeze(-1)[real].mean().item()
+        copies = (logits.argmax(-1) == tgt_in)[real].double().mean().item()
+        loss = F.cross_entropy(logits[real], tgt_out[real]).item()
+        results[tie] = own, copies, loss
+    own, copies, loss = results[True]
+    C = d_model
+    assert (C / 1.5) ** 0.5 * 0.9 < own < C ** 0.5 * 1.05   # between sqrt(C/1.5) and sqrt(C)
+    assert copies > 0.95                                     # the arg-max is the input token
+    assert loss > 0.8 * own > math.log(13)                   # the loss is set by that logit
+    own_u, copies_u, loss_u = results[False]
+    assert abs(own_u) < 1 and copies_u < 0.3 and abs(loss_u - math.log(13)) < 0.5  # untied: ~ ln V

@@ -43,6 +43,6 @@ def test_delayed_recall_targets_and_errors():
 
 def test_recall_is_learned_with_k_above_delay_only():
     """A short run on delay 2: k = 4 learns it, k = 2 (no gradient path of length 2) does not."""
-    short = dict(steps=60, length=12, batch=16, n_symbols=4, hidden=16, dtype=torch.double)
+    short = dict(steps=150, length=12, batch=16, n_symbols=4, hidden=16, dtype=torch.double)
     assert train_delayed_recall(2, 4, **short) > 0.9
     assert train_delayed_recall(2, 2, **short) < 0.6

@@ -126,3 +126,105 @@ def test_generation_from_a_checkpoint_is_deterministic_under_a_seed(tmp_path):
     assert torch.equal(outs[0], outs[1])
     other = model.generate(idx, 20, top_k=5, generator=torch.Generator().manual_seed(4))
     assert not torch.equal(outs[0], other)
+
+
+# --- Every way a file can be wrong is a CheckpointError that names it (issue 15) -----------
+
+@pytest.fixture
+def saved(tmp_path):
+    tok = CharTokenizer.train(TEXT)
+    save_checkpoint(tmp_path / "m.pt", tiny(tok.vocab_size), tok)
+    return tmp_path / "m.pt", torch.load(tmp_path / "m.pt", weights_only=True)
+
+
+def write(path, payload):
+    torch.save(payload, path)
+    return path
+
+
+def test_a_text_file_and_a_directory_are_clear_errors(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello world\n")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "notes.txt")
+    with pytest.raises(CheckpointError, match="is a directory"):
+        load_checkpoint(tmp_path)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: p.pop("model_config"), "no model config"),
+    (lambda p: p.update(model_config=[1, 2]), "no model config"),
+    (lambda p: p.update(model=[1, 2]), "'model' field is not a dict of tensors"),
+    (lambda p: p.update(model={"wte.weight": "x"}), "'model' field is not a dict of tensors"),
+    (lambda p: p.update(tokenizer="{not json"), "'tokenizer' field is not a tokenizer's JSON"),
+    (lambda p: p.update(tokenizer=None), "'tokenizer' field is not a tokenizer's JSON"),
+    (lambda p: p.update(tokenizer='{"type": "char"}'), "char tokenizer cannot be rebuilt"),
+    (lambda p: p.update(tokenizer='[1, 2]'), "unknown tokenizer type"),
+    (lambda p: p.update(model_config={**p["model_config"], "d_model": -3}), "does not match GPTConfig"),
+    (lambda p: p.pop("model_sha256"), "SHA-256"),
+])
+def test_malformed_payloads_are_clear_errors(tmp_path, saved, change, message):
+    _, payload = saved
+    change(payload)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(write(tmp_path / "bad.pt", payload))
+
+
+def test_one_flipped_bit_in_the_weights_is_caught(tmp_path, saved):
+    _, payload = saved
+    w = payload["model"]["blocks.0.ffn.up.weight"]
+    w.view(torch.int32)[0, 0] ^= 1 << 3                       # one bit of one float
+    with pytest.raises(CheckpointError, match="do not match their SHA-256"):
+        load_checkpoint(write(tmp_path / "flip.pt", payload))
+
+
+def test_a_huge_declared_config_is_refused_before_any_model_is_built(tmp_path, saved, monkeypatch):
+    import snippets.training.checkpoint as module
+
+    built = []  # the device of every model the loader builds: only shapes ("meta") allowed
+
+    def spy(config):
+        built.append(torch.empty(0).device.type)
+        return GPT(config)
+
+    monkeypatch.setattr(module, "GPT", spy)
+    _, payload = saved
+    for field, value, message in (("n_layers", 10**9, "1 blocks in the file, n_layers=1000000000"),
+                                  ("context_length", 10**9, "wpe.weight is"),
+                                  ("d_ff", 10**9, "weights do not fit")):
+        bad = dict(payload, model_config={**payload["model_config"], field: value})
+        with pytest.raises(CheckpointError, match=message):
+            load_checkpoint(write(tmp_path / "huge.pt", bad))
+    assert set(built) <= {"meta"}, built
+
+
+def test_non_finite_weights_are_neither_saved_nor_loaded(tmp_path, saved):
+    from snippets.training.checkpoint import weights_sha256
+
+    path, payload = saved
+    payload["model"]["ln_f.weight"][0] = float("nan")
+    payload["model_sha256"] = weights_sha256(payload["model"])  # a consistent, diverged file
+    with pytest.raises(CheckpointError, match="NaN or inf"):
+        load_checkpoint(write(tmp_path / "nan.pt", payload))
+    model = load_checkpoint(path).model
+    with torch.no_grad():
+        model.ln_f.weight[0] = float("inf")
+    with pytest.raises(CheckpointError, match="NaN or inf"):
+        save_checkpoint(tmp_path / "inf.pt", model, CharTokenizer.train(TEXT))
+    assert not (tmp_path / "inf.pt").exists()
+
+
+def test_a_failed_save_leaves_no_file_behind(tmp_path, monkeypatch):
+    tok = CharTokenizer.train(TEXT)
+    model = tiny(tok.vocab_size)
+    with pytest.raises(CheckpointError, match="is a directory"):
+        save_checkpoint(tmp_path, model, tok)
+
+    def full_disk(payload, path):
+        with open(path, "wb") as handle:
+            handle.write(b"half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(CheckpointError, match="cannot write .*No space left"):
+        save_checkpoint(tmp_path / "m.pt", model, tok)
+    assert list(tmp_path.iterdir()) == []

@@ -100,3 +100,22 @@ def test_bits_per_character():
     assert bits_per_character(2.0, 50, 100) == pytest.approx(1.0 / math.log(2))
     with pytest.raises(ValueError):
         bits_per_character(1.0, 0, 10)
+
+
+def test_a_diverging_run_stops_before_its_nan_reaches_the_weights():
+    from snippets.training.loop import DivergedError
+
+    model, tok, train_data, val_data = setup()
+    config = TrainConfig(batch_size=4, max_steps=20, lr=1e6, min_lr=1e5, warmup_steps=1,
+                         eval_interval=20, eval_iters=1)
+    state = TrainState.fresh(0)
+    with pytest.raises(DivergedError, match=r"step \d+: training diverged: loss .* gradient norm"):
+        train(model, make_optimizer(model, config), train_data, val_data, config, state)
+    assert all(torch.isfinite(p).all() for p in model.parameters())  # the last good weights
+    assert 0 < state.step < 20
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), 0.0])
+def test_a_learning_rate_without_meaning_is_refused(lr):
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=lr)

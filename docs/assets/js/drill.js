@@ -3,6 +3,15 @@
 // page is a list of collapsible questions. Marks live in localStorage only; no request is made.
 (() => {
   "use strict";
+  // In a chapter: a link to a question (from the drill page) opens it.
+  const openTarget = () => {
+    const id = decodeURIComponent(location.hash.slice(1));
+    const target = id && document.getElementById(id);
+    if (target && target.tagName === "DETAILS") target.open = true;
+  };
+  openTarget();
+  window.addEventListener("hashchange", openTarget);
+
   const STORE = "modern-nlp-drill-v1";
   const controls = document.getElementById("drill-controls");
   const panel = document.getElementById("drill-panel");

