@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from benchmarks.bert_common import chunks, load_play_data, mini_config
+from benchmarks.bert_common import busy_note, chunks, load_play_data, mini_config
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.models.bert import BertForMaskedLM
 from snippets.models.bert_heads import SequenceClassifier
@@ -108,7 +108,8 @@ def main() -> None:
              f"{len(train_names)} plays; {len(yt):,} test passages from {', '.join(TEST_PLAYS)} "
              f"(one play per genre, never seen in pre-training or fine-tuning). Both BERTs: "
              f"{STEPS} steps of batch {BATCH}, AdamW at peak lr {LR:g}, classification head on the pooled "
-             f"[CLS]. {machine()}; load average {load_before} before, {load_after} after."]
+             f"[CLS]. {machine()}; load average {load_before} before, {load_after} after"
+             + busy_note(load_before, load_after)]
     write_markdown("bert_finetune.md", rows)
 
 

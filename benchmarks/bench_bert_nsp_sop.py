@@ -14,14 +14,14 @@ import time
 import torch
 import torch.nn.functional as F
 
-from benchmarks.bert_common import HELD_OUT, load_play_data, mini_config
+from benchmarks.bert_common import busy_note, HELD_OUT, load_play_data, mini_config
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.models.bert import BertForMaskedLM
 from snippets.models.bert_heads import SequenceClassifier
 from snippets.models.sentence_pairs import collate_pairs, nsp_pairs, pack_pair, sop_pairs
 from snippets.training.corpus import cache_dir
 
-STEPS, BATCH, LR, MAX_LEN = 200, 32, 1e-4, 64
+STEPS, BATCH, LR, MAX_LEN = 200, 32, 1e-3, 64
 
 
 def documents(data, names):
@@ -90,7 +90,7 @@ def main() -> None:
     rows += ["", f"Both start from the MLM-pre-trained mini-BERT; {STEPS} steps of batch {BATCH}, AdamW at "
              f"peak lr {LR:g}; segments of two consecutive lines; 2,000 test pairs per task from "
              f"{', '.join(HELD_OUT)} (chance is 50%). {machine()}; load average {load_before} before, "
-             f"{load_after} after."]
+             f"{load_after} after" + busy_note(load_before, load_after)]
     write_markdown("bert_nsp_sop.md", rows)
 
 

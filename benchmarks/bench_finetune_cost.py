@@ -16,10 +16,12 @@ Writes results/finetune_cost.md and .json.
 
 import copy
 import json
+import multiprocessing as mp
 import os
 import re
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -137,52 +139,75 @@ def minilm_methods(base: torch.nn.Module):
             "frozen encoder + head": frozen}
 
 
-def main() -> None:
-    torch.manual_seed(0)
-    load_before = load_average()
+def prepared() -> tuple:
+    """Data, tokenised, and the pre-trained MiniLM (eval mode: dropout off)."""
     data = dataset()
     tokenizer = transformers.AutoTokenizer.from_pretrained(MINILM)
-    base = transformers.AutoModel.from_pretrained(MINILM).eval()  # dropout off: fair timing
+    base = transformers.AutoModel.from_pretrained(MINILM).eval()
 
     def encode(texts: list[str]) -> dict:
         return dict(tokenizer(texts, truncation=True, max_length=MAX_TOKENS, padding="max_length",
                               return_tensors="pt"))
 
-    train_x, train_y = encode(data["train"][0]), data["train"][1]
-    test_x, test_y = encode(data["test"][0]), data["test"][1]
+    return (base, encode(data["train"][0]), data["train"][1], encode(data["test"][0]),
+            data["test"][1])
+
+
+def sweep_run(job: tuple[str, list[float]]) -> dict[float, float]:
+    """Train one method at each learning rate; return {lr: test accuracy}."""
+    name, lrs = job
+    torch.set_num_threads(1)
+    base, train_x, train_y, test_x, test_y = prepared()
+    frozen = name.startswith("frozen")
+    if frozen:  # the frozen encoder's features are computed once; the head trains many epochs
+        with torch.no_grad():
+            probe = minilm_methods(base)[name]()
+            train_feats, test_feats = probe.features(train_x), probe.features(test_x)
+    return {lr: train_at(name, lr, base, train_x, train_y, test_x, test_y,
+                         (train_feats, test_feats) if frozen else None) for lr in lrs}
+
+
+def train_at(name, lr, base, train_x, train_y, test_x, test_y, feats) -> float:
+    torch.manual_seed(0)
+    model = minilm_methods(base)[name]()
+    frozen = feats is not None
+    if frozen:
+        train_feats, test_feats = feats
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(STEPS * 20 if frozen else STEPS):
+        pick = torch.randint(0, len(train_y), (BATCH,), generator=g)
+        if frozen:
+            logits = model.head(train_feats[pick])
+        else:
+            logits = model({k: v[pick] for k, v in train_x.items()})
+        loss = F.cross_entropy(logits, train_y[pick])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        logits = model.head(test_feats) if frozen else model(test_x)
+    return (logits.argmax(-1) == test_y).double().mean().item()
+
+
+def main() -> None:
+    torch.manual_seed(0)
+    load_before = load_average()
+    base, train_x, train_y, test_x, test_y = prepared()
     methods = minilm_methods(base)
     results: dict = {"minilm": {}, "gpt": {}}
 
-    # accuracy: a learning-rate sweep per method
-    with torch.no_grad():
-        frozen_probe = methods["frozen encoder + head"]()
-        train_feats = frozen_probe.features(train_x)
-        test_feats = frozen_probe.features(test_x)
-    for name, make in methods.items():
-        sweep = {}
-        for lr in SWEEP[name]:
-            torch.manual_seed(0)
-            model = make()
-            params = [p for p in model.parameters() if p.requires_grad]
-            opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-            g = torch.Generator().manual_seed(0)
-            # the frozen encoder's features are computed once: the head trains for many epochs
-            steps = STEPS * 20 if name.startswith("frozen") else STEPS
-            for _ in range(steps):
-                pick = torch.randint(0, len(train_y), (BATCH,), generator=g)
-                if name.startswith("frozen"):
-                    logits = model.head(train_feats[pick])
-                else:
-                    logits = model({k: v[pick] for k, v in train_x.items()})
-                loss = F.cross_entropy(logits, train_y[pick])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            with torch.no_grad():
-                logits = model.head(test_feats) if name.startswith("frozen") else model(test_x)
-            sweep[lr] = (logits.argmax(-1) == test_y).double().mean().item()
-            print(name, lr, sweep[lr], flush=True)
-        results["minilm"][name] = {"sweep": sweep, "steps": steps}
+    # accuracy: a learning-rate sweep per method, one process per run (the machine is shared)
+    jobs = [(name, SWEEP[name]) if name.startswith("frozen") else (name, [lr])
+            for name in methods for lr in SWEEP[name]]
+    jobs = list(dict.fromkeys((n, tuple(lrs)) for n, lrs in jobs))  # one job for the head
+    with ProcessPoolExecutor(len(jobs), mp_context=mp.get_context("spawn")) as pool:
+        accuracies = list(pool.map(sweep_run, jobs))
+    for (name, _), accs in zip(jobs, accuracies):
+        entry = results["minilm"].setdefault(name, {"sweep": {}})
+        entry["sweep"] |= accs
+        entry["steps"] = STEPS * 20 if name.startswith("frozen") else STEPS
 
     # costs: interleaved rounds of one training step per method (encoder forward included)
     def step_fn(model, opt, batch, y, lm: bool):

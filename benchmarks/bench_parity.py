@@ -142,10 +142,46 @@ def bpe_check() -> dict:
                  "tokenization.md", "tokenizers BPE", float(differ), 0.0, "ids")
 
 
+def lstm_check() -> dict:
+    from snippets.layers.recurrent import Recurrent, load_torch_weights
+
+    torch.manual_seed(1)
+    theirs = nn.LSTM(5, 7, num_layers=2, bidirectional=True, batch_first=True).double()
+    ours = load_torch_weights(Recurrent("lstm", 5, 7, num_layers=2, bidirectional=True).double(), theirs)
+    x = torch.randn(3, 11, 5, dtype=torch.double)
+    with torch.no_grad():
+        value = max_diff(ours(x)[0], theirs(x)[0])
+    return check("Two-layer bidirectional LSTM (float64)", "why_rnns_failed_at_scale.md",
+                 "torch nn.LSTM", value, 1e-12)
+
+
+def bert_check() -> dict:
+    from snippets.models.bert import BertConfig, bert_mlm_from_hf
+
+    hf_config = transformers.BertConfig(vocab_size=101, hidden_size=32, num_hidden_layers=2,
+                                        num_attention_heads=4, intermediate_size=64,
+                                        max_position_embeddings=24)
+    torch.manual_seed(0)
+    reference = transformers.BertForMaskedLM(hf_config).eval()
+    ours = bert_mlm_from_hf(reference.state_dict(), BertConfig(
+        vocab_size=101, max_positions=24, n_layers=2, n_heads=4, d_model=32, d_ff=64)).eval()
+    ids = torch.randint(1, 101, (3, 12), generator=torch.Generator().manual_seed(1))
+    segments = torch.tensor([[0] * 6 + [1] * 6] * 3)
+    mask = torch.ones_like(ids)
+    mask[1, 9:], mask[2, 4:] = 0, 0
+    with torch.no_grad():
+        theirs = reference(input_ids=ids, token_type_ids=segments, attention_mask=mask).logits
+        mine, _ = ours(ids, segments, mask)
+    real = mask.bool()
+    return check("BERT masked-LM logits on real tokens, 2 layers (float32)", "bert_family.md",
+                 "transformers BertForMaskedLM", max_diff(mine[real], theirs[real]), 1e-5)
+
+
 def main() -> None:
     before = load_average()
     torch.manual_seed(0)
-    checks = sdpa_checks() + [block_check()] + gpt_checks() + [t5_check(), bpe_check()]
+    checks = (sdpa_checks() + [block_check()] + gpt_checks() + [t5_check(), bpe_check()]
+              + [lstm_check(), bert_check()])
     record = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

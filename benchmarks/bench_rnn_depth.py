@@ -3,7 +3,8 @@
 Forward plus backward wall time of nn.LSTM(C, C) (torch's fused kernels, the fastest LSTM at
 hand; ours is proven equal to it) and of the attention chapter's MultiHeadAttention(C, 4),
 causal, at batch 8 and width 128, against the sequence length T. The LSTM needs T dependent
-steps; attention needs one step whose work grows as T^2. Median of 5 interleaved pairs.
+steps; attention needs one step whose work grows as T^2. One torch thread; median of 5
+interleaved pairs.
 Writes results/rnn_depth.{json,md}.
 """
 
@@ -29,6 +30,7 @@ def fwd_bwd_seconds(fn, x: torch.Tensor) -> float:
 
 
 def main() -> None:
+    torch.set_num_threads(1)  # one thread: stable on a shared machine, the same for both layers
     torch.manual_seed(0)
     lstm = nn.LSTM(C, C, batch_first=True)
     attn = MultiHeadAttention(C, HEADS)

@@ -193,3 +193,11 @@ def train_mlm(model: BertForMaskedLM, train_ids: torch.Tensor, test_ids: torch.T
         running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
         step += 1
     return {"steps": step, "seconds": time.perf_counter() - start, "curve": curve}
+
+
+def busy_note(load_before: str, load_after: str) -> str:
+    """The end of a results caption: says so when the load average exceeded the 2 cores."""
+    if max(float(load_before.split(" / ")[0]), float(load_after.split(" / ")[0])) > 2:
+        return (" — above the 2 cores: the machine was shared with other jobs, so wall-clock times "
+                "are inflated; the step budgets, not the times, fix what each model saw.")
+    return "."

@@ -10,7 +10,18 @@ from matplotlib.figure import Figure
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "finetune_forgetting.json"
 
 
+def pending() -> Figure:
+    """Drawn until the benchmark has written its results (a fresh clone builds too)."""
+    fig, ax = plt.subplots(figsize=(7, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, "benchmark not run yet: python -m benchmarks finetune_forgetting", ha="center",
+            va="center")
+    return fig
+
+
 def draw() -> Figure:
+    if not RESULTS.exists():
+        return pending()
     result = json.loads(RESULTS.read_text())
     fig, (old, new) = plt.subplots(1, 2, figsize=(8, 3.4), sharex=True)
     for run in result["runs"]:

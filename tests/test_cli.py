@@ -174,7 +174,8 @@ def test_a_bad_flag_is_one_line_without_a_traceback_in_a_real_process(tmp_path):
                              "--checkpoint", str(tmp_path / "x.pt")],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.startswith("error: temperature must be a finite number >= 0, got nan")
+    expected = "error: temperature must be a finite number >= 0 (0 means greedy), got nan"
+    assert result.stderr.startswith(expected)
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 

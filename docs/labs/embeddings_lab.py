@@ -66,7 +66,7 @@ for a, b, c in analogies:
 
 # %%
 tokenizer, model = load_minilm()
-lines = [" ".join(s) for s in play_sentences(max_plays=2) if len(s) > 3][:1200]
+lines = [" ".join(s) for s in play_sentences(max_plays=2) if len(s) > 3][:1000]
 x = encode(tokenizer, model, lines, batch_size=128)
 queries, db = x[:50], x[50:]
 _, truth = exact_search(db, queries, 10, "dot")

@@ -10,6 +10,9 @@ sign-extended before the XOR. gensim reproduces it; so do we.
 # --8<-- [start:imports]
 import numpy as np
 import torch
+
+from snippets.embeddings.word2vec import (Word2Vec, Word2VecConfig, build_vocab, draw_negatives,
+                                          keep_probability, reduced_windows, skipgram_pairs)
 # --8<-- [end:imports]
 
 
@@ -82,7 +85,9 @@ def oov_vector(table: torch.Tensor, n_words: int, word: str, min_n: int = 3, max
 # --8<-- [end:subword_vectors]
 
 
-def _sgns_subword_step(table, w_out, ids, mask, center, context, negatives, lr):
+def _sgns_subword_step(table: torch.Tensor, w_out: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor,
+                       center: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor,
+                       lr: float) -> torch.Tensor:
     """SGNS where the centre's vector is the mean of its subword rows; each row gets err / S_word."""
     sub, m = ids[center], mask[center].to(table.dtype)                 # (P, S)
     count = m.sum(1, keepdim=True)
@@ -101,15 +106,13 @@ def _sgns_subword_step(table, w_out, ids, mask, center, context, negatives, lr):
     return loss
 
 
-def train_fasttext(sentences, config=None, buckets: int = 100_000, min_n: int = 3, max_n: int = 6,
-                   seed: int = 0):
+def train_fasttext(sentences: list[list[str]], config: Word2VecConfig | None = None, buckets: int = 100_000,
+                   min_n: int = 3, max_n: int = 6, seed: int = 0) -> tuple:
     """Skip-gram fastText: word2vec's pipeline with subword-composed input vectors.
 
     Returns (words, index, vectors (V, C) numpy, table, ids, mask). The rate is word2vec's;
     fastText's own default is 0.05 for skip-gram.
     """
-    from snippets.embeddings.word2vec import (Word2Vec, Word2VecConfig, build_vocab, draw_negatives,
-                                              keep_probability, reduced_windows, skipgram_pairs)
     cfg = config or Word2VecConfig()
     words, counts = build_vocab(sentences, cfg.min_count)
     shell = Word2Vec(words, counts, cfg, seed)

@@ -15,9 +15,10 @@ from scipy.sparse.linalg import svds
 
 # --8<-- [start:pmi]
 def pmi_values(x: sp.csr_matrix, cds: float = 0.75) -> sp.csr_matrix:
-    """PMI(w, c) = log( X[w,c] * sum_c' X[.,c']^cds / (X[w,.] * X[.,c]^cds) ) * ... on the non-zeros.
+    """PMI(w, c) = log P(w, c) - log P(w) - log P_cds(c) on the non-zero cells of X.
 
-    Exactly: log P(w, c) - log P(w) - log P_cds(c) with P_cds(c) = X[., c]^cds / sum X[., c']^cds.
+    P(w, c) = X[w, c] / sum X; P(w) = X[w, .] / sum X; P_cds(c) = X[., c]^cds / sum_c' X[., c']^cds
+    (cds = 1: plain PMI; 0.75: the smoothing that matches word2vec's noise distribution).
     """
     x = sp.csr_matrix(x, dtype=np.float64)
     if x.nnz == 0:

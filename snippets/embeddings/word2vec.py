@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 # --8<-- [end:imports]
 
 
@@ -116,18 +117,19 @@ def sgns_step(w_in: torch.Tensor, w_out: torch.Tensor, center: torch.Tensor, con
 
     w_in, w_out: (V, C); center, context: (P,); negatives: (P, K). Updates rows in place.
     """
-    v = w_in[center]                                       # (P, C)
-    u = torch.cat([context[:, None], negatives], dim=1)    # (P, 1 + K) positive first
-    u_vec = w_out[u]                                       # (P, 1 + K, C)
-    score = torch.einsum("pc,pkc->pk", v, u_vec)           # (P, 1 + K)
-    label = torch.zeros_like(score)
-    label[:, 0] = 1.0
+    P, C = center.shape[0], w_in.shape[1]
+    v = w_in.index_select(0, center)                                   # (P, C)
+    u = torch.cat([context[:, None], negatives], dim=1)                # (P, 1 + K) positive first
+    u_vec = w_out.index_select(0, u.reshape(-1)).view(P, -1, C)         # (P, 1 + K, C)
+    score = torch.bmm(u_vec, v[:, :, None]).squeeze(-1)                # (P, 1 + K)
     # d loss / d score = sigmoid(score) - label; a negative that is the positive word is skipped
-    g = (label - torch.sigmoid(score)) * lr
+    g = -torch.sigmoid(score)
+    g[:, 0] += 1.0
     g[:, 1:] *= negatives != context[:, None]
-    loss = -torch.nn.functional.logsigmoid(torch.where(label > 0, score, -score)).sum(1).mean()
-    w_in.index_add_(0, center, torch.einsum("pk,pkc->pc", g, u_vec))
-    w_out.index_add_(0, u.reshape(-1), (g[:, :, None] * v[:, None, :]).reshape(-1, v.shape[1]))
+    g *= lr
+    loss = -(F.logsigmoid(score[:, 0]).sum() + F.logsigmoid(-score[:, 1:]).sum()) / P
+    w_in.index_add_(0, center, torch.bmm(g[:, None, :], u_vec).squeeze(1))
+    w_out.index_add_(0, u.reshape(-1), (g[:, :, None] * v[:, None, :]).reshape(-1, C))
     return loss
 # --8<-- [end:sgns_step]
 

@@ -166,7 +166,7 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Checkpoint:
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # noqa: BLE001 -- whatever the reader raises, the file is unreadable
+    except Exception as error:  # noqa: BLE001 -- whatever the reader raises, it cannot be read
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt, truncated, not a "
                               f"checkpoint, or it needs unsafe unpickling): {first}") from None

@@ -40,7 +40,8 @@ class TrainConfig:
         for name in ("batch_size", "max_steps", "eval_interval", "eval_iters"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not (math.isfinite(self.lr) and self.lr > 0) or self.grad_clip < 0 or self.weight_decay < 0:
+        lr_ok = math.isfinite(self.lr) and self.lr > 0  # `nan <= 0` is False: test finiteness
+        if not lr_ok or self.grad_clip < 0 or self.weight_decay < 0:
             raise ValueError(f"need lr > 0, grad_clip >= 0, weight_decay >= 0; got lr={self.lr}, "
                              f"grad_clip={self.grad_clip}, weight_decay={self.weight_decay}")
         lr_at(0, max_lr=self.lr, min_lr=self.min_lr, warmup_steps=self.warmup_steps,

@@ -45,3 +45,32 @@ def test_bad_input():
         char_ngrams("word", 4, 3)
     with pytest.raises(ValueError, match="buckets"):
         ngram_buckets("word", buckets=0)
+
+
+def test_subword_step_is_sgd_on_the_mean_of_the_rows():
+    from snippets.embeddings.fasttext import _sgns_subword_step
+    g = torch.Generator().manual_seed(0)
+    table, w_out = torch.randn(12, 4, generator=g, dtype=torch.float64), torch.randn(3, 4, generator=g, dtype=torch.float64)
+    ids = torch.tensor([[0, 5, 7], [1, 7, 0], [2, 9, 10]])
+    mask = torch.tensor([[True, True, True], [True, True, False], [True, True, True]])
+    center, context, neg = torch.tensor([0, 1]), torch.tensor([2, 0]), torch.tensor([[1], [2]])
+    t, o = table.clone().requires_grad_(), w_out.clone().requires_grad_()
+    v = torch.stack([t[ids[c][mask[c]]].mean(0) for c in center.tolist()])
+    loss = -(torch.nn.functional.logsigmoid((v * o[context]).sum(-1)).sum()
+             + torch.nn.functional.logsigmoid(-(v[:, None] * o[neg]).sum(-1)).sum())
+    loss.backward()
+    _sgns_subword_step(table, w_out, ids, mask, center, context, neg, lr=0.1)
+    torch.testing.assert_close(table, t.detach() - 0.1 * t.grad)
+    torch.testing.assert_close(w_out, o.detach() - 0.1 * o.grad)
+
+
+def test_train_fasttext_gives_every_word_a_vector():
+    import numpy as np
+    from snippets.embeddings.fasttext import train_fasttext
+    from snippets.embeddings.word2vec import Word2VecConfig
+    rng = np.random.default_rng(0)
+    sentences = [list(rng.choice(["cat", "cats", "dog", "dogs", "bird"], 6)) for _ in range(50)]
+    words, index, vectors, table, ids, mask = train_fasttext(
+        sentences, Word2VecConfig(dim=8, epochs=1, min_count=1, sample=0, dtype=torch.float64), buckets=100)
+    assert vectors.shape == (5, 8) and set(words) == {"cat", "cats", "dog", "dogs", "bird"}
+    assert table.shape == (5 + 100, 8) and np.isfinite(vectors).all()

@@ -1,0 +1,120 @@
+"""Pages that train print the same numbers under other CPU kernels and thread counts.
+
+Training turns the last-bit differences between kernels (ATen's AVX-512, AVX2 and scalar
+paths, MKL's path on AMD vs Intel, the number of threads) into visible ones, about 10^4-fold
+over 150 steps. The normal run executes every page with this machine's own kernels and
+threads; here each page that trains (found from its code by tools.pageblocks.code_trains, so
+a new chapter is covered without anyone listing it) runs again in a fresh interpreter under
+
+- ATen's scalar kernels (ATEN_CPU_CAPABILITY=default) with 1 thread, and
+- ATen's AVX2 kernels (ATEN_CPU_CAPABILITY=avx2) with 2 threads,
+
+and every expected output must still match exactly. The two settings are paired, not crossed,
+to keep the cost at two extra runs of each training page. Pages that only do inference are not
+rerun: without training the differences stay in digits the pages do not print.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from tools.pageblocks import DOCS, ROOT, code_trains, training_pages
+
+FENCE = "```"
+# (ATEN_CPU_CAPABILITY, threads, the capability torch must then report)
+VARIANTS = {
+    "default-kernels-1-thread": ("default", 1, "DEFAULT"),
+    "avx2-kernels-2-threads": ("avx2", 2, "AVX2"),
+}
+
+
+@cache
+def native_capability() -> str:
+    env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
+    out = subprocess.run([sys.executable, "-c", "import torch; "
+                          "print(torch.backends.cpu.get_cpu_capability())"],
+                         env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def run_variant(page: Path, variant: str) -> subprocess.CompletedProcess:
+    capability, threads, reported = VARIANTS[variant]
+    # torch does not check the hardware behind ATEN_CPU_CAPABILITY: AVX2 kernels on a CPU
+    # without AVX2 die of SIGILL (as avx512 does on this project's AMD machines).
+    if reported == "AVX2" and native_capability() not in ("AVX2", "AVX512"):
+        capability, reported = "default", "DEFAULT"
+    env = dict(os.environ, ATEN_CPU_CAPABILITY=capability, MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "tools.pageblocks", str(page),
+                           "--threads", str(threads), "--capability", reported],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("page", training_pages(), ids=lambda p: str(p.relative_to(DOCS)))
+def test_a_training_page_prints_the_same_under_other_kernels(page, variant):
+    result = run_variant(page, variant)
+    assert result.returncode == 0, (
+        f"{page.relative_to(ROOT)} under {variant}: a page that trains must print the same "
+        f"numbers on every CPU; train its demonstration in float64 (STYLE.md).\n"
+        f"{result.stdout[-4000:]}{result.stderr[-2000:]}")
+
+
+# --- The test has teeth --------------------------------------------------------------------
+
+@pytest.mark.parametrize("code, trains", [
+    ("for _ in range(3):\n    loss = model(x).sum()\n    loss.backward()\n    opt.step()\n", True),
+    ("loss.backward()\noptimizer.step()\n", True),
+    ("from snippets.training.loop import train\ntrain(m, o, a, b, c, s)\n", True),
+    ("from snippets.training.loop import train_step\ntrain_step(m, o, x, y, 1e-3, 1.0)\n", True),
+    ("for p in net.parameters():\n    net(x).sum().backward()\n    p.data -= 0.1 * p.grad\n", True),
+    ("loss.backward()\nwith torch.no_grad():\n    w.sub_(lr * w.grad)\n", True),
+    ("x.requires_grad_()\n(x * x).sum().backward()\nprint(x.grad)\n", False),  # one gradient
+    ("for tied in (0, 1):\n    loss(tied).backward()\n    line = f'{w.grad}'\n    line += 'x'\n",
+     False),  # gradients compared, never applied
+    ("from snippets.tokenizers.char import CharTokenizer\nCharTokenizer.train('ab')\n", False),
+    ("model.train()\nprint(model(x))\n", False),
+])
+def test_training_is_detected_from_the_code(code, trains):
+    assert code_trains(code) is trains
+
+
+def test_the_pages_known_to_train_are_found():
+    found = {page.name for page in training_pages()}
+    assert {"gpt_family.md", "building_mini_transformer.md"} <= found, found
+    assert "tokenization.md" not in found  # one backward pass, to show which rows get gradient
+
+
+def test_a_kernel_dependent_page_fails_and_names_the_block(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(textwrap.dedent("""
+        ~~~python
+        import torch
+        print(torch.backends.cpu.get_cpu_capability(), torch.get_num_threads())
+        ~~~
+
+        <!--pytest-codeblocks:expected-output-->
+
+        ~~~text
+        DEFAULT 1
+        ~~~
+        """).replace("~~~", FENCE), encoding="utf-8")
+    assert run_variant(page, "default-kernels-1-thread").returncode == 0
+    result = run_variant(page, "avx2-kernels-2-threads")  # prints "AVX2 2" (or "DEFAULT 2")
+    assert result.returncode == 1
+    assert f"{page.resolve()}, line 2: printed output differs" in result.stdout
+    assert "DEFAULT 1" in result.stdout and " 2\n" in result.stdout
+
+
+def test_a_variant_that_does_not_take_effect_is_refused(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(f"{FENCE}python\nprint(1)\n{FENCE}\n", encoding="utf-8")
+    env = dict(os.environ, ATEN_CPU_CAPABILITY="default")
+    result = subprocess.run([sys.executable, "-m", "tools.pageblocks", str(page),
+                             "--capability", "AVX2"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "runs DEFAULT kernels, not AVX2" in result.stderr

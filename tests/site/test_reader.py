@@ -1,0 +1,428 @@
+"""The built site as a reader meets it: legible diagrams in both schemes, plain-text tables of
+contents and search, links that resolve, runnable labs, code that fits, math that comes first.
+
+The site is built as the Pages workflow builds it (REPO_URL and SITE_URL set; see the Makefile's
+test target). Diagrams are drawn by Material into closed shadow roots; an init script opens
+them for this test so that the page's own JavaScript can measure what is drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.site.test_browser import SCREENSHOTS, Visit, base_url, browser, site_pages  # noqa: F401
+from tools.diagram_hook import NATURAL_SIZE, natural_size
+from tools.plain_text_hook import search_text, tex_to_text
+from tools.sitepages import SITE
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+OPEN_SHADOW_ROOTS = """
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) { return attach.call(this, { ...init, mode: "open" }); };
+"""
+
+# Every text run drawn in each diagram: its label, rendered font size, text and backdrop colours.
+MEASURE_DIAGRAMS = """() => {
+  const parse = (c) => {
+    const m = c && c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const pageBackground = () => {
+    for (let el = document.querySelector(".md-content"); el; el = el.parentElement) {
+      const c = parse(getComputedStyle(el).backgroundColor);
+      if (c && c[3] > 0) return c;
+    }
+    return parse(getComputedStyle(document.body).backgroundColor) || [255, 255, 255, 1];
+  };
+  const page = pageBackground();
+  const shapes = "rect, polygon, path, circle, ellipse";
+  const out = [];
+  document.querySelectorAll("div.mermaid").forEach((host, index) => {
+    const root = host.shadowRoot;
+    const svg = root && root.querySelector("svg");
+    if (!svg) { out.push({ index, drawn: false }); return; }
+    const box = svg.getBoundingClientRect();
+    const viewBox = svg.viewBox && svg.viewBox.baseVal;
+    const scale = viewBox && viewBox.width ? box.width / viewBox.width : 1;
+    const runs = [];
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.textContent.trim();
+      const el = node.parentElement;
+      if (!text || !el || el.closest("style, title, desc")) continue;
+      const rect = el.getBoundingClientRect();
+      if (rect.width === 0 && rect.height === 0) continue;
+      const style = getComputedStyle(el);
+      const isSvgText = el instanceof SVGElement;
+      const fg = parse(isSvgText ? style.fill : style.color) || parse(style.color);
+      // What the text sits on: an HTML label's own background, else the topmost filled shape
+      // under its centre that is drawn before it, else the page.
+      let bg = null;
+      for (let a = el; a && a !== root && !(a instanceof SVGSVGElement); a = a.parentElement || a.parentNode) {
+        if (a instanceof HTMLElement) {
+          const c = parse(getComputedStyle(a).backgroundColor);
+          if (c && c[3] > 0.5) { bg = c; break; }
+        }
+      }
+      if (!bg) {
+        const cx = rect.left + rect.width / 2, cy = rect.top + rect.height / 2;
+        for (const shape of svg.querySelectorAll(shapes)) {
+          if (shape.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_PRECEDING) continue;
+          if (shape.contains(el) || shape.closest("marker, defs")) continue;
+          const r = shape.getBoundingClientRect();
+          if (cx < r.left || cx > r.right || cy < r.top || cy > r.bottom) continue;
+          const c = parse(getComputedStyle(shape).fill);
+          if (c && c[3] > 0.5) bg = c;
+        }
+      }
+      const label = el.closest(".nodeLabel, .edgeLabel, .cluster-label, text, .label") || el;
+      runs.push({ text, label: runs.findIndex((r) => r.el === label), el: label,
+                  px: parseFloat(style.fontSize) * scale, fg, bg: bg || page });
+    }
+    // One entry per label: its text runs joined by spaces (a <br> separates runs).
+    const labels = [];
+    const seen = new Map();
+    for (const run of runs) {
+      if (!seen.has(run.el)) { seen.set(run.el, labels.length); labels.push([]); }
+      labels[seen.get(run.el)].push(run.text);
+    }
+    out.push({
+      index, drawn: true, scale,
+      scrolls: host.scrollWidth > host.clientWidth + 1,
+      hostOverflow: getComputedStyle(host).overflowX,
+      runs: runs.map(({ text, px, fg, bg }) => ({ text, px, fg, bg })),
+      labels: labels.map((parts) => parts.join(" ").replace(/\\s+/g, " ").trim()),
+    });
+  });
+  return out;
+}"""
+
+CODE_BLOCKS = """() => {
+  const blocks = [...document.querySelectorAll(".md-content pre > code")].filter((c) => c.offsetParent);
+  let scrolling = 0;
+  const covered = [];
+  for (const code of blocks) {
+    if (code.scrollWidth > code.clientWidth + 1) scrolling += 1;
+    const button = code.parentElement.querySelector(".md-clipboard");
+    if (!button || !button.offsetParent) continue;
+    const b = button.getBoundingClientRect();
+    const range = document.createRange();
+    range.selectNodeContents(code);
+    for (const r of range.getClientRects()) {
+      if (r.width === 0 || r.right <= b.left || r.left >= b.right || r.bottom <= b.top || r.top >= b.bottom) continue;
+      covered.push(code.textContent.split("\\n")[0].slice(0, 60));
+      break;
+    }
+  }
+  return { blocks: blocks.length, scrolling, covered };
+}"""
+
+
+def luminance(rgb) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def blend(top, under):
+    alpha = top[3]
+    return [top[i] * alpha + under[i] * (1 - alpha) for i in range(3)] + [1]
+
+
+def contrast(fg, bg) -> float:
+    """WCAG 2 contrast ratio of a text colour over a backdrop (alpha blended)."""
+    text = blend(fg, bg)
+    lighter, darker = sorted((luminance(text), luminance(bg)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def source_labels(source: str) -> list[str]:
+    """Node and edge labels written in a flowchart's source, with <br/> read as a space."""
+    if not re.match(r"\s*(%%.*\n\s*)?(flowchart|graph)\b", source):
+        return []
+    found = re.findall(r'\w+\s*(?:\[\[|\[\(|\(\(|\(\[|\{\{|\[|\(|\{|>)\s*"([^"]+)"', source)
+    found += re.findall(r"\|\s*\"?([^|\"]+)\"?\s*\|", source)
+    return [re.sub(r"\s+", " ", re.sub(r"<br\s*/?>", " ", label)).strip() for label in found]
+
+
+def glued(sources: list[str], rendered: list[str]) -> list[str]:
+    """Source labels that no rendered label reproduces word for word."""
+    shown = {re.sub(r"\s+", " ", label) for label in rendered}
+    return [label for label in sources if label not in shown]
+
+
+def pages_with_diagrams() -> list[str]:
+    return [p for p in site_pages() if "pre class=\"mermaid\"" in (SITE / p / "index.html").read_text(encoding="utf-8")]
+
+
+def article(path: str) -> BeautifulSoup:
+    return BeautifulSoup((SITE / path / "index.html").read_text(encoding="utf-8"), "html.parser")
+
+
+# --- Without a browser -----------------------------------------------------------------------
+
+def test_tex_reads_as_text():
+    assert tex_to_text(r"\sqrt{d_k}") == "√d_k"
+    assert tex_to_text(r"O(T^2 \cdot d)") == "O(T² · d)"
+    assert tex_to_text(r"\operatorname{softmax}(QK^\top)") == "softmax(QKᵀ)"
+    assert tex_to_text(r"\frac{1}{\sqrt{d}}") == "1/√d"
+    assert search_text(r"<p>scale by \(\sqrt{d_k}\)</p> \[ x^2 \] <pre><code>print(1)</code></pre>") == "<p>scale by √d_k</p>"
+
+
+def test_every_diagram_gets_the_natural_size_directive_once():
+    page = "```mermaid\nflowchart TB\n  A --> B\n```\n\n```mermaid\n%%{init: {}}%%\ngraph LR\n  C --> D\n```\n"
+    out = natural_size(page)
+    assert out.count(NATURAL_SIZE) == 1 and out.index(NATURAL_SIZE) < out.index("flowchart TB")
+    assert natural_size(out) == out
+
+
+def test_no_tex_in_any_table_of_contents_or_the_search_index():
+    problems = []
+    for path in site_pages():
+        for link in article(path).select(".md-nav__link"):
+            if re.search(r"\\[(\[]", link.get_text()):
+                problems.append(f"/{path}: {link.get_text(' ', strip=True)[:60]}")
+    index = json.loads((SITE / "search" / "search_index.json").read_text(encoding="utf-8"))
+    for doc in index["docs"]:
+        if re.search(r"\\[(\[]", doc["title"] + doc["text"]) or "<pre" in doc["text"]:
+            problems.append(f"search: {doc['location']}: {doc['title'][:60]}")
+    assert problems == []
+
+
+def local_target(page_file: Path, href: str, site_path: str) -> tuple[Path, str] | None:
+    """The file and anchor an href points to inside site/, or None for another host."""
+    parsed = urlparse(href)
+    if parsed.scheme in {"mailto", "javascript", "data"} or (parsed.scheme and parsed.netloc
+                                                                  and parsed.netloc not in {"127.0.0.1", "localhost"}):
+        return None
+    if parsed.path.startswith("/"):
+        relative = parsed.path.removeprefix(site_path).lstrip("/")
+        target = SITE / unquote(relative)
+    else:
+        target = (page_file.parent / unquote(parsed.path)).resolve() if parsed.path else page_file
+    if target.is_dir() or str(parsed.path).endswith("/"):
+        target = target / "index.html"
+    return target, unquote(parsed.fragment)
+
+
+def test_every_link_and_anchor_in_the_built_site_resolves():
+    config_url = (SITE / "sitemap.xml").read_text(encoding="utf-8") if (SITE / "sitemap.xml").exists() else ""
+    first = re.search(r"<loc>([^<]+)</loc>", config_url)
+    site_path = urlparse(first[1]).path.rstrip("/") if first else ""
+    site_path = site_path.rsplit("/", 1)[0] if site_path and not site_path.endswith("/") and "." in site_path else site_path
+    ids: dict[Path, set[str]] = {}
+    broken = []
+    html_files = sorted(SITE.rglob("*.html"))
+    assert any("labs" in f.parts for f in html_files), "no lab pages in the site"
+    for page_file in html_files:
+        soup = BeautifulSoup(page_file.read_text(encoding="utf-8"), "html.parser")
+        for tag in soup.select("a[href], link[href]"):
+            if tag.name == "link" and tag.get("rel") and tag["rel"][0] in {"canonical", "alternate"}:
+                continue
+            found = local_target(page_file, tag["href"], site_path)
+            if found is None:
+                continue
+            target, anchor = found
+            if not target.is_file():
+                broken.append(f"{page_file.relative_to(SITE)}: {tag['href']} (no such file)")
+                continue
+            if anchor and target.suffix == ".html":
+                if target not in ids:
+                    ids[target] = {t["id"] for t in BeautifulSoup(target.read_text(encoding="utf-8"),
+                                                                  "html.parser").select("[id]")}
+                if anchor not in ids[target]:
+                    broken.append(f"{page_file.relative_to(SITE)}: {tag['href']} (no #{anchor})")
+    assert broken == []
+
+
+def test_every_lab_offers_its_notebook_and_says_how_to_run_it():
+    labs = [p for p in site_pages() if p.startswith("labs/")]
+    assert labs
+    for path in labs:
+        soup = article(path)
+        box = soup.select_one(".lab-run")
+        assert box is not None, f"/{path}: no 'run this lab' box"
+        name = path.rstrip("/").split("/")[-1]
+        link = box.select_one(f'a[href="{name}.ipynb"]')
+        assert link is not None and (SITE / path / f"{name}.ipynb").is_file(), f"/{path}: no notebook"
+        notebook = json.loads((SITE / path / f"{name}.ipynb").read_text(encoding="utf-8"))
+        assert notebook["cells"] and notebook["nbformat"] == 4
+        assert "pip install" in box.get_text() and "__WHEEL_URL__" not in box.get_text()
+
+
+def test_the_study_order_and_the_404_page_lead_somewhere():
+    landing = article("")
+    heading = landing.find(lambda t: t.name in {"h2", "h3"} and "study order" in t.get_text().lower())
+    assert heading is not None, "the landing page has no study-order section"
+    listing = heading.find_next(["ol", "ul"])
+    assert listing is not None and listing.select("a[href]"), "the study order links nothing"
+    missing = BeautifulSoup((SITE / "404.html").read_text(encoding="utf-8"), "html.parser")
+    assert missing.select_one("article a[href]") is not None, "the 404 page has no way home"
+
+
+# --- In a browser ----------------------------------------------------------------------------
+
+def open_page(browser, url: str, viewport: dict, scheme: str = "light") -> Visit:
+    visit = Visit.__new__(Visit)
+    visit.context = browser.new_context(color_scheme=scheme, viewport=viewport)
+    visit.context.add_init_script(OPEN_SHADOW_ROOTS)
+    visit.external, visit.errors = [], []
+    visit.context.route("**/*", visit._route)
+    visit.page = visit.context.new_page()
+    visit.page.on("pageerror", lambda e: visit.errors.append(str(e)))
+    visit.page.goto(url, wait_until="networkidle")
+    return visit
+
+
+def wait_for_diagrams(page, count: int) -> None:
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('div.mermaid')].filter(d => d.shadowRoot && d.shadowRoot.querySelector('svg')).length >= n",
+        arg=count, timeout=30_000)
+
+
+def toggle_scheme(page) -> None:
+    before = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+    page.locator("form[data-md-component=palette] label:visible").first.click()
+    page.wait_for_function(f"document.body.getAttribute('data-md-color-scheme') !== '{before}'")
+    page.wait_for_timeout(300)
+
+
+def diagram_problems(diagrams: list[dict], sources: list[str], phone: bool, scheme: str) -> list[str]:
+    problems = []
+    for diagram, source in zip(diagrams, sources):
+        where = f"diagram {diagram['index'] + 1} ({scheme}, {'phone' if phone else 'desktop'})"
+        if not diagram["drawn"]:
+            problems.append(f"{where}: not drawn")
+            continue
+        smallest = min((run["px"] for run in diagram["runs"]), default=99)
+        readable = 9 if phone else 11
+        if smallest < readable and not (phone and diagram["scrolls"] and smallest >= 11):
+            problems.append(f"{where}: label text at {smallest:.1f} px")
+        for run in diagram["runs"]:
+            ratio = contrast(run["fg"], run["bg"]) if run["fg"] else 0
+            if ratio < 4.5:
+                problems.append(f"{where}: '{run['text'][:30]}' contrast {ratio:.2f}:1")
+                break
+        for label in glued(source_labels(source), diagram["labels"]):
+            problems.append(f"{where}: label '{label}' is not drawn as written")
+    return problems
+
+
+@pytest.mark.parametrize("path", pages_with_diagrams(), ids=lambda p: p or "index")
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_diagrams_are_legible_in_both_schemes_and_follow_the_toggle(browser, base_url, path, viewport):
+    sources = [pre.get_text() for pre in article(path).select("pre.mermaid")]
+    visit = open_page(browser, base_url + path, viewport)
+    try:
+        page = visit.page
+        wait_for_diagrams(page, len(sources))
+        problems = []
+        for scheme in ("light", "dark"):
+            if scheme == "dark":
+                toggle_scheme(page)  # no reload: the diagrams must follow
+            problems += diagram_problems(page.evaluate(MEASURE_DIAGRAMS), sources,
+                                         viewport is PHONE, scheme)
+            name = f"{path.strip('/').replace('/', '-') or 'index'}-{scheme}-{'phone' if viewport is PHONE else 'desktop'}"
+            page.add_style_tag(content=".md-header, .md-tabs { visibility: hidden; }")  # not over the pictures
+            for index in range(len(sources)):
+                page.locator("div.mermaid").nth(index).screenshot(path=SCREENSHOTS / f"{name}-diagram{index + 1}.png")
+        assert visit.external == [] and visit.errors == []
+        assert problems == [], f"/{path}: " + "; ".join(problems[:12])
+    finally:
+        visit.close()
+
+
+def test_a_glued_label_is_caught(browser, base_url):
+    """What the old fence did to `tokenizer<br/>char or BPE`: the break vanished."""
+    visit = open_page(browser, base_url, DESKTOP)
+    try:
+        labels = visit.page.evaluate("""async () => {
+            const { svg } = await mermaid.render("glued", 'flowchart TB\\n  A["tokenizerchar or BPE"]');
+            const host = document.createElement("div");
+            host.className = "mermaid";
+            host.attachShadow({ mode: "open" }).innerHTML = svg;
+            document.querySelector(".md-content").prepend(host);
+            return true;
+        }""")
+        assert labels
+        drawn = visit.page.evaluate(MEASURE_DIAGRAMS)[0]
+        source = 'flowchart TB\n  A["tokenizer<br/>char or BPE"]'
+        assert glued(source_labels(source), drawn["labels"]) == ["tokenizer char or BPE"]
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize("path", [p for p in site_pages() if not p.startswith("labs/")],
+                         ids=lambda p: p or "index")
+def test_pages_at_phone_width_in_both_schemes(browser, base_url, path):
+    """Every page at 390 px: no request off the machine, no error; screenshots for a person."""
+    visit = open_page(browser, base_url + path, PHONE)
+    try:
+        name = (path.strip("/").replace("/", "-") or "index")
+        visit.page.screenshot(path=SCREENSHOTS / f"{name}-light-phone.png")
+        toggle_scheme(visit.page) if visit.page.locator("form[data-md-component=palette] label:visible").count() else None
+        visit.page.screenshot(path=SCREENSHOTS / f"{name}-dark-phone.png")
+        assert visit.external == [] and visit.errors == []
+    finally:
+        visit.close()
+
+
+def test_code_blocks_fit_and_the_copy_button_covers_no_code(browser, base_url):
+    blocks = scrolling = 0
+    covered = []
+    for path in site_pages():
+        if path.startswith("labs/"):
+            continue
+        visit = open_page(browser, base_url + path, DESKTOP)
+        try:
+            found = visit.page.evaluate(CODE_BLOCKS)
+            visit.page.screenshot(path=SCREENSHOTS / f"{path.strip('/').replace('/', '-') or 'index'}-light-desktop.png")
+        finally:
+            visit.close()
+        blocks += found["blocks"]
+        scrolling += found["scrolling"]
+        covered += [f"/{path}: {line}" for line in found["covered"]]
+    assert blocks > 100
+    assert covered == [], f"the copy button covers code in {len(covered)} blocks: {covered[:5]}"
+    assert scrolling <= 0.10 * blocks, f"{scrolling} of {blocks} code blocks scroll sideways at 1280 px"
+
+
+def heaviest_chapter() -> str:
+    sizes = {p: len(article(p).select(".arithmatex")) for p in site_pages() if not p.startswith("labs/")}
+    return max(sizes, key=sizes.get)
+
+
+def test_math_is_typeset_within_three_seconds_on_a_slow_phone(browser, base_url):
+    """CPU 4x slower, 9 Mbps, 60 ms: every formula of the chapter with the most is typeset by 3 s,
+    and Mermaid is not among the scripts the page must run before it paints."""
+    path = heaviest_chapter()
+    html = (SITE / path / "index.html").read_text(encoding="utf-8")
+    assert "mermaid.min.js" not in html, "Mermaid's bundle is a script tag of the page"
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 60, "downloadThroughput": 9e6 / 8, "uploadThroughput": 9e6 / 8})
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+        page.goto(base_url + path, wait_until="commit")
+        page.wait_for_function(
+            "() => { const all = document.querySelectorAll('.arithmatex'); return all.length > 0 && "
+            "[...all].every(e => e.querySelector('.katex')) }", timeout=30_000, polling=50)
+        elapsed = page.evaluate("performance.now()") / 1000
+        (SCREENSHOTS.parent / "phone-math-timing.txt").write_text(f"/{path}: {elapsed:.2f} s\n")
+        assert elapsed <= 3.0, f"/{path}: formulas typeset after {elapsed:.2f} s on the emulated phone"
+    finally:
+        context.close()
