@@ -1,13 +1,12 @@
-"""Each page, copied top to bottom, is a program that runs; the landing page links every chapter."""
+"""The landing page links every published chapter.
 
-import os
+That each page, copied top to bottom, is a program that runs outside the repository is
+tests/site/test_wheel.py's job: it runs every page from the installed wheel.
+"""
+
 import re
-import subprocess
-import sys
 
-import pytest
-
-from tools.pageblocks import DOCS, ROOT, page_script, pages
+from tools.pageblocks import DOCS
 
 CHAPTERS = [
     "why_rnns_failed_at_scale", "attention_mechanism_deep_dive",
@@ -15,19 +14,6 @@ CHAPTERS = [
     "word_embeddings_and_vector_representations", "fine_tuning_transformers",
     "building_mini_transformer",
 ]
-
-
-@pytest.mark.parametrize("page", [p for p in pages() if page_script(p)],
-                         ids=lambda p: str(p.relative_to(DOCS)))
-def test_page_runs_as_one_script_outside_the_repository(page, tmp_path):
-    script = tmp_path / f"{page.stem}.py"
-    script.write_text(page_script(page), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["MPLBACKEND"] = "Agg"
-    result = subprocess.run([sys.executable, script.name], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, (
-        f"{page.relative_to(ROOT)} as one script failed:\n{result.stderr[-3000:]}")
 
 
 def test_landing_page_links_every_published_chapter():
