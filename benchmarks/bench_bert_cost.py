@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch
 
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
-from snippets.models.bert_weights import batch_encode, load_minilm, sentence_embeddings
+from snippets.models.bert_weights import load_minilm, sentence_embeddings
 from snippets.models.sentence_pairs import collate_pairs, pack_pair
 from snippets.training.plays import load_plays
 

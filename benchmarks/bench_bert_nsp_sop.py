@@ -14,14 +14,14 @@ import time
 import torch
 import torch.nn.functional as F
 
-from benchmarks.bert_common import busy_note, HELD_OUT, load_play_data, mini_config
+from benchmarks.bert_common import HELD_OUT, busy_note, load_play_data, mini_config
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.models.bert import BertForMaskedLM
 from snippets.models.bert_heads import SequenceClassifier
 from snippets.models.sentence_pairs import collate_pairs, nsp_pairs, pack_pair, sop_pairs
 from snippets.training.corpus import cache_dir
 
-STEPS, BATCH, LR, MAX_LEN = 200, 32, 1e-3, 64
+STEPS, BATCH, LR, MAX_LEN = 500, 32, 3e-4, 64
 
 
 def documents(data, names):
@@ -71,7 +71,7 @@ def main() -> None:
         start = time.perf_counter()
         for step in range(STEPS):
             for group in opt.param_groups:
-                group["lr"] = LR * min(1.0, (step + 1) / 20)
+                group["lr"] = LR * min(1.0, (step + 1) / 50)
             rows = torch.randint(len(train[0]), (BATCH,), generator=g)
             ids, seg, mask, y = (t[rows] for t in train)
             loss = F.cross_entropy(model(ids, seg, mask), y)

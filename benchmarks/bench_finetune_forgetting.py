@@ -106,7 +106,8 @@ def main() -> None:
         forget, learn = end["shakespeare"] - start_a, start_b - end["news"]
         run |= {"forgetting": forget, "learning": learn}
         rows.append(f"| {run['method']} | {run['trainable']:,} | {run['lr']:g} | "
-                    f"{end['shakespeare']:.3f} ({forget:+.3f}) | {end['news']:.3f} ({-learn:+.3f}) | "
+                    f"{end['shakespeare']:.3f} ({forget:+.3f}) | "
+                    f"{end['news']:.3f} ({-learn:+.3f}) | "
                     f"{forget / learn:.2f} |")
     busy = max(float(x) for x in (load_before + " / " + load_after).split(" / ")) > 2
     lines = rows + ["", f"Before fine-tuning: Shakespeare validation loss {start_a:.3f}, news "

@@ -27,7 +27,8 @@ def draw() -> Figure:
     for name, run in runs.items():
         steps = [p["step"] for p in run["curve"]]
         margin.plot(steps, [p["reward_margin"] for p in run["curve"]], label=name)
-        line, = chosen.plot(steps, [p["chosen_logp"] for p in run["curve"]], label=f"{name}: chosen")
+        line, = chosen.plot(steps, [p["chosen_logp"] for p in run["curve"]],
+                            label=f"{name}: chosen")
         chosen.plot(steps, [p["rejected_logp"] for p in run["curve"]], linestyle="--",
                     color=line.get_color(), label=f"{name}: rejected")
     margin.set_title("reward margin β·m (held-out pairs)", fontsize=10)

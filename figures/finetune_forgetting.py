@@ -14,8 +14,8 @@ def pending() -> Figure:
     """Drawn until the benchmark has written its results (a fresh clone builds too)."""
     fig, ax = plt.subplots(figsize=(7, 1.2))
     ax.axis("off")
-    ax.text(0.5, 0.5, "benchmark not run yet: python -m benchmarks finetune_forgetting", ha="center",
-            va="center")
+    ax.text(0.5, 0.5, "benchmark not run yet: python -m benchmarks finetune_forgetting",
+            ha="center", va="center")
     return fig
 
 

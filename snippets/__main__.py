@@ -104,7 +104,8 @@ def resume_config(args: argparse.Namespace, ckpt) -> TrainConfig:
     if steps <= step:
         raise ValueError(f"the checkpoint is at step {step}; --steps {steps} leaves nothing to "
                          f"train: give a total above {step}")
-    return replace(saved, max_steps=steps)
+    # the schedule stretches (or shrinks) to the new total; a warm-up never outlasts the run
+    return replace(saved, max_steps=steps, warmup_steps=min(saved.warmup_steps, steps))
 
 
 def fresh_config(args: argparse.Namespace) -> TrainConfig:

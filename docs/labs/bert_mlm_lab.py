@@ -38,7 +38,7 @@ from snippets.tokenizers.wordpiece import WordPiece
 from snippets.training.plays import load_plays
 
 mask_rates = [0.15, 0.40]   # try 0.05 or 0.6
-steps = 60                  # more steps, better fills, proportionally longer wait
+steps = 40                  # more steps, better fills, proportionally longer wait
 probes = ["to be , or not to be : that is the [MASK] .",
           "my lord , the king is [MASK] .",
           "good [MASK] , sweet lady ."]
@@ -108,7 +108,7 @@ plt.show()
 # ## Fill in the blanks
 #
 # The last model trained above fills each `[MASK]`; the five most probable pieces are shown.
-# With the default 60 steps (chosen so that the site builds quickly) expect the *unigram
+# With the default 40 steps (chosen so that the site builds quickly) expect the *unigram
 # plateau* of the chapter: the same guesses, the commonest pieces (a comma, a full stop, "the"),
 # whatever the context, because predicting the frequency distribution is the first thing an MLM
 # learns. Set `steps` to 400 or more, and `mask_rates` to one rate, and run again: the guesses

@@ -19,11 +19,11 @@ from snippets.models.gradient_flow import decay_rate, input_gradient_horizon, se
 SPECTRAL_RADII = [0.5, 0.9, 1.0, 1.2]     # for the Elman cell's W_hh
 NONLINEARITY = "tanh"                     # "tanh", "relu" or "linear"
 FORGET_BIASES = [0.0, 1.0, 2.0, 4.0]      # added to the LSTM's forget-gate bias
-WIDTH, STEPS, SEED = 32, 121, 0
+WIDTH, STEPS, SEED = 32, 101, 0
 
 # %%
 torch.manual_seed(SEED)
-x = torch.randn(4, STEPS, WIDTH, dtype=torch.float64)
+x = torch.randn(2, STEPS, WIDTH, dtype=torch.float64)
 
 
 def elman(rho: float) -> Recurrent:
@@ -60,4 +60,4 @@ plt.show()
 # Things to try: set `NONLINEARITY = "linear"` and compare $\rho$ just below and just above 1
 # (vanishing against exploding, at the rate $\log \rho$ per step); set it back to `"tanh"` and
 # push $\rho$ to 2 or 3 (the curve no longer explodes: saturated units pass nothing back). For
-# the LSTM, find the bias at which the curve becomes nearly flat over 120 steps.
+# the LSTM, find the bias at which the curve becomes nearly flat over 100 steps.

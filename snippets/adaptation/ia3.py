@@ -24,7 +24,8 @@ class IA3Linear(nn.Module):
         if not (isinstance(base, nn.Linear) or is_transposed_linear(base)):
             raise TypeError(f"IA3 wraps nn.Linear or GPT-2's Conv1D, got {type(base).__name__}")
         W = base.weight
-        c_in, c_out = (W.shape[0], W.shape[1]) if is_transposed_linear(base) else (W.shape[1], W.shape[0])
+        transposed = is_transposed_linear(base)
+        c_in, c_out = (W.shape[0], W.shape[1]) if transposed else (W.shape[1], W.shape[0])
         for p in base.parameters():
             p.requires_grad_(False)
         self.base, self.feedforward = base, feedforward

@@ -39,7 +39,7 @@ class LoRALinear(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.base, self.r, self.alpha = base, r, alpha
-        self.in_features, self.out_features = c_in, c_out  # callers may read them, as on nn.Linear
+        self.in_features, self.out_features = c_in, c_out  # read by callers, as on nn.Linear
         for p in base.parameters():
             p.requires_grad_(False)  # the pre-trained weight never changes
         # A like nn.Linear's default init, B zero: ΔW = 0 at step 0 but ∂L/∂B ≠ 0

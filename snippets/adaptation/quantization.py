@@ -5,7 +5,7 @@ NF4's 16 levels are quantiles of N(0, 1) rescaled to [−1, 1], with an exact ze
 on the positive side and 7 on the negative side. A weight tensor is cut into blocks of 64;
 each block is divided by its absolute maximum (stored per block), rounded to the nearest
 level and stored as a 4-bit index.
-Shape legend: N number of weights, b block size, N/b number of blocks.
+Shape legend: N number of weights, `block` the block size (64), N/block number of blocks.
 """
 
 # --8<-- [start:imports]
@@ -35,7 +35,7 @@ def nf4_levels(offset: float = 0.5 * (1 - 1 / 30 + 1 - 1 / 32)) -> torch.Tensor:
 # --8<-- [start:blockwise]
 def quantize_blockwise(w: torch.Tensor, levels: torch.Tensor,
                        block: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """w (N,) -> (codes (N,) uint8 in [0, len(levels)), absmax (N/b,)).
+    """w (N,) -> (codes (N,) uint8 in [0, len(levels)), absmax (N/block,)).
 
     Per block: divide by its absmax (one outlier only spoils its own block), pick the
     nearest level.
@@ -43,17 +43,17 @@ def quantize_blockwise(w: torch.Tensor, levels: torch.Tensor,
     if w.dim() != 1 or w.numel() % block != 0:
         raise ValueError(f"w must be 1-D with a length divisible by block={block}, "
                          f"got shape {tuple(w.shape)}")
-    blocks = w.reshape(-1, block)                                         # (N/b, b)
-    absmax = blocks.abs().amax(dim=1).clamp_min(torch.finfo(w.dtype).tiny)  # (N/b,)
+    blocks = w.reshape(-1, block)                                         # (N/block, block)
+    absmax = blocks.abs().amax(dim=1).clamp_min(torch.finfo(w.dtype).tiny)  # (N/block,)
     normed = blocks / absmax[:, None]                                     # in [−1, 1]
-    codes = (normed[..., None] - levels.to(w.dtype)).abs().argmin(dim=-1)  # (N/b, b)
+    codes = (normed[..., None] - levels.to(w.dtype)).abs().argmin(dim=-1)  # (N/block, block)
     return codes.reshape(-1).to(torch.uint8), absmax
 
 
 def dequantize_blockwise(codes: torch.Tensor, absmax: torch.Tensor, levels: torch.Tensor,
                          block: int = 64) -> torch.Tensor:
     """Inverse of quantize_blockwise up to rounding: level[code] · absmax of its block."""
-    values = levels.to(absmax.dtype)[codes.long()].reshape(-1, block)     # (N/b, b)
+    values = levels.to(absmax.dtype)[codes.long()].reshape(-1, block)     # (N/block, block)
     return (values * absmax[:, None]).reshape(-1)                         # (N,)
 
 

