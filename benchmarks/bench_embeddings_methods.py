@@ -63,7 +63,8 @@ def main() -> None:
 
     # SGNS's dot products against shifted PMI on pairs seen at least 20 times among the 2,000 most frequent words
     pmi = pmi_values(x5, cds=0.75).tocoo()
-    keep = (pmi.row < 2000) & (pmi.col < 2000) & (x5.tocoo().data >= 20)
+    seen = np.asarray(x5[pmi.row, pmi.col]).ravel()   # counts aligned cell by cell
+    keep = (pmi.row < 2000) & (pmi.col < 2000) & (seen >= 20)
     rows, cols, target = pmi.row[keep], pmi.col[keep], pmi.data[keep] - np.log(METHOD_CONFIG.negative)
     dots = (sgns.w_in.numpy()[rows] * sgns.w_out.numpy()[cols]).sum(1)
     spmi = {"pairs": int(keep.sum()), "pearson": float(pearsonr(dots, target).statistic),

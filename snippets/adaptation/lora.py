@@ -64,7 +64,7 @@ class LoRALinear(nn.Module):
 
     @torch.no_grad()
     def merge(self) -> None:
-        """W ← W + ΔW, rounded to W's dtype (in bf16 small ΔW entries are lost: see the page)."""
+        """W ← W + ΔW, rounded to W's dtype (in bf16, small entries of ΔW are lost)."""
         if self.merged:
             raise RuntimeError("adapter is already merged; merging twice would add ΔW twice")
         W = self.base.weight

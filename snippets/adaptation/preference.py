@@ -5,7 +5,8 @@ DPO: Rafailov et al., 2023 (arXiv:2305.18290). With the policy π_θ, the frozen
   margin = [log π_θ(y_w|x) − log π_ref(y_w|x)] − [log π_θ(y_l|x) − log π_ref(y_l|x)],
   loss   = −log σ(β · margin).
 DPOP (Pal et al., 2024, arXiv:2402.13228) subtracts
-λ·max(0, log π_ref(y_w|x) − log π_θ(y_w|x)) inside the sigmoid, so that lowering the chosen answer's likelihood is penalised.
+λ·max(0, log π_ref(y_w|x) − log π_θ(y_w|x)) inside the sigmoid, so that lowering the chosen
+answer's likelihood is penalised.
 Shape legend: B batch (of pairs), T time, V vocabulary.
 """
 

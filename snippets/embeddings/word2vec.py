@@ -56,8 +56,9 @@ def paper_discard_probability(counts: np.ndarray, sample: float = 1e-5) -> np.nd
 # --8<-- [start:noise]
 def noise_table(counts: np.ndarray, exponent: float = 0.75, domain: int = 2**31 - 1) -> np.ndarray:
     """(V,) gensim's cum_table: cumulative count^0.75, scaled to `domain` and rounded (uint32)."""
-    weights = counts.astype(np.float64) ** exponent
-    return np.round(np.cumsum(weights) / weights.sum() * domain).astype(np.uint32)
+    cumulative = np.cumsum(counts.astype(np.float64) ** exponent)
+    # the total is the last running sum (a sequential sum, as gensim's loop), not np.sum's pairwise one
+    return np.round(cumulative / cumulative[-1] * domain).astype(np.uint32)
 
 
 def draw_negatives(table: torch.Tensor, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:

@@ -26,6 +26,9 @@ def scratch(tmp_path: Path) -> Path:
     (tmp_path / "mkdocs.yml").write_text(config)
     for folder in ("tools", "includes"):
         shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("overrides", "results"):  # the theme overrides and the results pages include
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    (tmp_path / "pyproject.toml").symlink_to(ROOT / "pyproject.toml")
     (tmp_path / "figures").mkdir()
     (tmp_path / "snippets").mkdir()
     (tmp_path / "snippets" / "demo.py").write_text(
