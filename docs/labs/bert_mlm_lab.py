@@ -13,7 +13,7 @@
 # %% [markdown]
 # # BERT lab: mask words and watch a mini-BERT fill them in
 #
-# The lab of [the BERT family](../bert_family.md). all-MiniLM-L6-v2, the real model of the
+# The lab of [the BERT family](../../bert_family/). all-MiniLM-L6-v2, the real model of the
 # chapter, has no MLM head (it was trained as a sentence encoder), and the benchmark's
 # checkpoint lives outside the repository, so this lab trains its own tiny BERT here, in a few
 # seconds, on two plays. The tokenizer is our WordPiece with BERT-uncased's pieces (those the

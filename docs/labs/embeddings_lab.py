@@ -14,7 +14,7 @@
 # # Embeddings lab
 #
 # Two experiments with the code of the chapter
-# [Word embeddings and vector representations](../word_embeddings_and_vector_representations.md).
+# [Word embeddings and vector representations](../../word_embeddings_and_vector_representations/).
 # First, train skip-gram vectors on a few of Shakespeare's plays and ask for neighbours and
 # analogies: change the words, the number of plays, the window or the epochs. Second, index
 # MiniLM sentence vectors of lines from the plays with IVF and HNSW and move `nprobe` and `ef`:

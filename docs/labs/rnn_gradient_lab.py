@@ -7,7 +7,7 @@
 # (`snippets.models.gradient_flow.input_gradient_horizon`). Change the knobs in the next
 # cell and run the lab again: the spectral radius of $W_{hh}$, the nonlinearity of the
 # Elman cell, and the LSTM's forget-gate bias. The chapter
-# [Why RNNs failed at scale](../why_rnns_failed_at_scale.md) derives what you will see.
+# [Why RNNs failed at scale](../../why_rnns_failed_at_scale/) derives what you will see.
 
 # %%
 import matplotlib.pyplot as plt

@@ -334,9 +334,10 @@ def test_diagrams_are_legible_in_both_schemes_and_follow_the_toggle(browser, bas
             problems += diagram_problems(page.evaluate(MEASURE_DIAGRAMS), sources,
                                          viewport is PHONE, scheme)
             name = f"{path.strip('/').replace('/', '-') or 'index'}-{scheme}-{'phone' if viewport is PHONE else 'desktop'}"
-            page.add_style_tag(content=".md-header, .md-tabs { visibility: hidden; }")  # not over the pictures
+            hidden = page.add_style_tag(content=".md-header, .md-tabs { visibility: hidden; }")  # not over the pictures
             for index in range(len(sources)):
                 page.locator("div.mermaid").nth(index).screenshot(path=SCREENSHOTS / f"{name}-diagram{index + 1}.png")
+            hidden.evaluate("style => style.remove()")  # the toggle lives in the header
         assert visit.external == [] and visit.errors == []
         assert problems == [], f"/{path}: " + "; ".join(problems[:12])
     finally:
