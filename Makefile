@@ -37,6 +37,8 @@ build: setup
 	$(BIN)/mkdocs build --strict
 
 # The whole suite: unit tests, every code block of every page, the built site in a browser.
+# One worker per core (pytest-xdist), each page's blocks kept on one worker (--dist loadfile),
+# one torch thread per worker: two workers with two threads each would fight over two cores.
 # The site is built as the Pages workflow deploys it, with a repository and a site URL, so
 # that the browser tests see what readers get.
 TEST_REPO_URL ?= https://github.com/modern-nlp/modern-nlp-transformers
@@ -44,7 +46,7 @@ TEST_SITE_URL ?= https://modern-nlp.github.io/modern-nlp-transformers/
 test: setup
 	REPO_URL=$(TEST_REPO_URL) SITE_URL=$(TEST_SITE_URL) $(BIN)/mkdocs build --strict
 	bash tools/ensure_browser.sh
-	$(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -31,7 +31,27 @@ def main(names: list[str]) -> int:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "bench_run.json").write_text(json.dumps(
             {"date": datetime.now(timezone.utc).isoformat(timespec="seconds")}) + "\n")
+    print(summary())
     return 0
+
+
+def summary() -> str:
+    """Every goal the site states, from the results files as they now stand: measured, goal, met.
+
+    Read by the same code that builds the Verified page, so the two cannot disagree."""
+    from tools.verified_hook import collect
+
+    rows, problems = collect()
+    lines = ["== goals ==", "| Measurement | Measured | Goal | Met | Results file |", "|---|---|---|:---:|---|"]
+    for row in rows:
+        if row.met is not None:
+            lines.append(f"| {row.measurement} | {row.value} | {row.goal} | "
+                         f"{'yes' if row.met else '**no**'} | {row.source} |")
+    met = sum(row.met is True for row in rows)
+    stated = sum(row.met is not None for row in rows)
+    lines.append(f"\n{met} of {stated} goals met.")
+    lines += [f"problem: {p}" for p in problems]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ Run as a program, it runs one page's blocks in order and compares what they prin
 page (the CPU-kernel test starts it under other ATen kernels and thread counts):
 
     python -m tools.pageblocks docs/gpt_family.md --threads 1 --capability DEFAULT
+
+or blocks already extracted to JSON (`dump_blocks`), by a copy of this file that runs outside
+the repository, where `snippets` must come from an installed wheel (tests/site/test_wheel.py):
+
+    python pageblocks.py --blocks gpt_family.json --threads 2 --capability DEFAULT
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import dataclasses
 import io
+import json
 import sys
 import traceback
 from dataclasses import dataclass
@@ -98,6 +105,11 @@ def python_blocks(page: Path) -> list[PageBlock]:
                             f"skipped or expected to fail (found {block.marks or block.importorskip})")
         found.append(PageBlock(name, block.lineno, block.code, block.expected_output))
     return found
+
+
+def dump_blocks(blocks: list[PageBlock]) -> str:
+    """Blocks as JSON, for `--blocks`: running them then needs neither the page nor its includes."""
+    return json.dumps([dataclasses.asdict(block) for block in blocks])
 
 
 def pages() -> list[Path]:
@@ -211,7 +223,9 @@ def check_blocks(blocks: list[PageBlock]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.pageblocks", description=__doc__)
-    parser.add_argument("page", type=Path)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("page", type=Path, nargs="?")
+    source.add_argument("--blocks", type=Path, help="JSON from dump_blocks instead of a page")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads before the blocks")
     parser.add_argument("--capability", help="fail unless ATen runs these kernels "
                         "(DEFAULT, AVX2, ...), so that a variant cannot silently fall back")
@@ -224,10 +238,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.capability is not None and capability != args.capability:
         print(f"ATen runs {capability} kernels, not {args.capability}", file=sys.stderr)
         return 2
-    failures = check_blocks(python_blocks(args.page))
+    if args.blocks is not None:
+        blocks = [PageBlock(**b) for b in json.loads(args.blocks.read_text(encoding="utf-8"))]
+    else:
+        blocks = python_blocks(args.page)
+    failures = check_blocks(blocks)
     for failure in failures:
         print(failure)
-    print(f"{_name(args.page)}: {len(failures)} failing block(s) with {capability} kernels and "
+    name = blocks[0].page if blocks else str(args.blocks)
+    print(f"{name}: {len(failures)} failing block(s) with {capability} kernels and "
           f"{torch.get_num_threads()} thread(s)", file=sys.stderr)
     return 1 if failures else 0
 

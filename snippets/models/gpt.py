@@ -150,9 +150,14 @@ class GPT(nn.Module):
         loss = F.cross_entropy(logits.reshape(B * T, -1), targets.reshape(B * T))
         return logits, loss
 
-    def logits(self, idx: torch.Tensor, caches: list[KVCache] | None = None) -> torch.Tensor:
+    def logits(self, idx: torch.Tensor, caches: list[KVCache] | None = None, *,
+               last_only: bool = False) -> torch.Tensor:
         """The network itself, without forward's checks: generate checks its input once and
-        then calls this for every new token, where a check would cost as much as a layer."""
+        then calls this for every new token, where a check would cost as much as a layer.
+
+        last_only: the head reads only the last position, (B, 1, V). Sampling needs nothing
+        else, and over a T-token prefix the head would otherwise cost T x V x C multiply-adds.
+        """
         T = idx.shape[1]
         start = caches[0].length if caches else 0
         pos = torch.arange(start, start + T, device=idx.device)           # (T,)
@@ -160,7 +165,9 @@ class GPT(nn.Module):
         causal = T > 1  # one new query may see every cached key: no mask to build
         for i, block in enumerate(self.blocks):
             x = block(x, is_causal=causal, cache=caches[i] if caches else None)  # (B, T, C)
-        return self.lm_head(self.ln_f(x))                                 # (B, T, V)
+        if last_only:
+            x = x[:, -1:]                                                 # (B, 1, C)
+        return self.lm_head(self.ln_f(x))                                 # (B, T or 1, V)
 
     def new_caches(self, batch: int, device: torch.device | str = "cpu") -> list[KVCache]:
         """One empty KV cache per block, sized to the context window."""
@@ -189,10 +196,10 @@ class GPT(nn.Module):
         def next_logits(seq: torch.Tensor) -> torch.Tensor:  # (B, T) -> (B, V)
             nonlocal caches
             if not use_cache:
-                return self.logits(seq[:, -T_max:])[:, -1]
+                return self.logits(seq[:, -T_max:], last_only=True)[:, -1]
             if caches is None or caches[0].length == T_max:  # prefill, or the window slid
                 caches = self.new_caches(seq.shape[0], seq.device)
-                return self.logits(seq[:, -T_max:], caches)[:, -1]
+                return self.logits(seq[:, -T_max:], caches, last_only=True)[:, -1]
             return self.logits(seq[:, -1:], caches)[:, -1]  # one new position
 
         # inference_mode: no autograd bookkeeping at all, which at batch 1 is a real share of

@@ -188,6 +188,16 @@ def test_logits_equals_forward_without_its_checks():
     assert_close(model.logits(idx), model(idx)[0])
 
 
+def test_last_only_logits_are_the_last_row_of_the_full_head():
+    model = tiny().eval()
+    idx = torch.randint(0, 23, (2, 9))
+    last = model.logits(idx, last_only=True)
+    assert last.shape == (2, 1, 23)
+    assert_close(last, model.logits(idx)[:, -1:])
+    caches = model.new_caches(2)  # with a cache too, as generate's prefill calls it
+    assert_close(model.logits(idx, caches, last_only=True), last)
+
+
 @pytest.mark.parametrize("idx, kwargs, message", [
     (torch.zeros(1, 0, dtype=torch.long), {}, "empty"),
     (torch.tensor([[1, 23, -1]]), {}, r"\[-1, 23\]"),

@@ -3,7 +3,8 @@
 The wheel is built from a copy of the sources the way the Pages workflow builds it (pip wheel,
 here offline and without build isolation), must hold every module under snippets/, and is
 installed with --no-deps into a fresh virtual environment in a temporary directory outside the
-repository. Each page's blocks then run there as one script, from that directory.
+repository. Each page's blocks then run there in order, from that directory, and must print
+what the page shows; pages that train run under other CPU kernels at the same time.
 
 Reinstalling torch and the cross-check libraries would cost minutes, so the new environment
 borrows them from the project's own environment through a .pth file that names its
@@ -30,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from tools.install_box_hook import PLACEHOLDER, on_page_content, wheel_name
-from tools.pageblocks import DOCS, ROOT, page_script, pages
+from tools.pageblocks import DOCS, ROOT, PageBlock, dump_blocks, page_script, pages, python_blocks, training_pages
 
 BOX = ROOT / "includes" / "install_box.md"
 INCLUDE_LINE = '--8<-- "includes/install_box.md"'
@@ -39,6 +40,9 @@ WORKFLOW = ROOT / ".github" / "workflows" / "site.yml"
 # so that one page with a broken include cannot stop this module from being collected)
 USES_SNIPPETS = re.compile(r'^\s*(from|import) snippets\b|--8<-- "snippets/', re.M)
 PAGES = [p for p in pages() if USES_SNIPPETS.search(p.read_text(encoding="utf-8"))]
+TRAINING_PAGES = set(training_pages())
+# (ATEN_CPU_CAPABILITY, threads, what torch must then report) for the pages that train
+WHEEL_VARIANT = ("default", 2, "DEFAULT")
 
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -113,14 +117,29 @@ def test_the_installed_package_comes_from_the_wheel(wheel, venv, tmp_path):
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
 def test_page_runs_from_the_installed_wheel(page, venv, tmp_path):
-    script = tmp_path / f"{page.stem}.py"
-    check = ("\n\nimport pathlib as _pathlib, snippets as _snippets\n"
-             f"assert _pathlib.Path({str(venv.resolve())!r}) in _pathlib.Path(_snippets.__file__).resolve().parents\n")
-    script.write_text(page_script(page) + check, encoding="utf-8")
-    result = subprocess.run([str(venv / "bin" / "python"), script.name], cwd=tmp_path, env=reader_env(),
-                            capture_output=True, text=True, timeout=600)
+    """Every block, in order, with its printed output compared with the page's.
+
+    A page that trains runs here under ATen's scalar kernels with 2 threads, while the
+    in-process run (conftest.py) uses this machine's kernels: one run proves both that the
+    wheel is complete and that the page prints the same on another CPU (test_cpu_kernels.py
+    runs only the settings that neither run covers)."""
+    blocks = python_blocks(page)
+    check = ("import pathlib as _pathlib, snippets as _snippets\n"
+             f"assert _pathlib.Path({str(venv.resolve())!r}) in _pathlib.Path(_snippets.__file__).resolve().parents, "
+             "_snippets.__file__\n")
+    blocks.append(PageBlock(blocks[0].page, 0, check, None))
+    (tmp_path / "blocks.json").write_text(dump_blocks(blocks), encoding="utf-8")
+    shutil.copy(ROOT / "tools" / "pageblocks.py", tmp_path / "pageblocks.py")  # outside the repository
+    env = reader_env()
+    command = [str(venv / "bin" / "python"), "pageblocks.py", "--blocks", "blocks.json"]
+    if page in TRAINING_PAGES:
+        env["ATEN_CPU_CAPABILITY"] = WHEEL_VARIANT[0]
+        command += ["--threads", str(WHEEL_VARIANT[1]), "--capability", WHEEL_VARIANT[2]]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, (
-        f"{page.relative_to(ROOT)} failed with the package installed from its wheel:\n{result.stderr[-3000:]}")
+        f"{page.relative_to(ROOT)} failed with the package installed from its wheel"
+        f"{' under ' + WHEEL_VARIANT[2] + ' kernels' if page in TRAINING_PAGES else ''}:\n"
+        f"{result.stdout[-4000:]}{result.stderr[-3000:]}")
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))

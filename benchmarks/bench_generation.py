@@ -1,0 +1,197 @@
+"""Greedy generation on models of real shape: our GPT against itself without a cache, against
+`transformers`' GPT2LMHeadModel.generate on the same weights, and against memory bandwidth.
+
+Two shapes, random weights (nothing is downloaded): GPT-2 small (12 layers, 12 heads, width
+768, vocabulary 50,257, context 1,024; 124M parameters) and the chapter-9 model (4 layers,
+width 128, 65 characters). Batch 1 and 8, a one-token prompt, 128 new tokens. Every ratio is
+the median of interleaved pairs (benchmarks/report.py); every pair is in the JSON file.
+
+The bound: at batch 1 a cached step must read every weight once, so tokens/s cannot exceed
+bandwidth / weight bytes. The bandwidth is measured here (a reduction over a 1 GiB tensor, as
+many threads as torch uses), and the profile of one cached step shows where the rest goes.
+Writes results/generation.md and .json, which the GPT chapter includes.
+"""
+
+import json
+import os
+import statistics
+import time
+
+import torch
+
+from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown
+from snippets.models.gpt import GPT, GPTConfig, from_hf_gpt2
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+NEW_TOKENS = 128
+PAIRS = 3
+SHAPES = {
+    "GPT-2 small": GPTConfig(vocab_size=50257, context_length=1024, n_layers=12, n_heads=12,
+                             d_model=768),
+    "chapter 9": GPTConfig(vocab_size=65, context_length=256, n_layers=4, n_heads=4, d_model=128),
+}
+# recomputing the prefix at batch 8 on GPT-2 small is minutes per run: measured at batch 1 only
+RECOMPUTE_BATCHES = {"GPT-2 small": (1,), "chapter 9": (1, 8)}
+GOALS = {"cache_vs_recompute_gpt2_b1": 5.0, "vs_transformers_b1": 1.5, "vs_transformers_b8": 1.0,
+         "fraction_of_bound_gpt2_b1": 0.5}
+
+
+def bandwidth_gb_s(gib: int = 1, repeats: int = 7) -> float:
+    """Read bandwidth: bytes of a large float32 tensor over the median time to sum it."""
+    x = torch.ones(gib * 2**28)
+    x.sum()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        x.sum()
+        times.append(time.perf_counter() - start)
+    return x.numel() * 4 / statistics.median(times) / 1e9
+
+
+def hf_twin(config: GPTConfig):
+    """A random transformers GPT-2 of this shape, and our GPT holding the same weights."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    hf = GPT2LMHeadModel(GPT2Config(
+        vocab_size=config.vocab_size, n_positions=config.context_length, n_embd=config.d_model,
+        n_layer=config.n_layers, n_head=config.n_heads, activation_function="gelu_new",
+        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=None, eos_token_id=None)).eval()
+    ours = from_hf_gpt2(hf.state_dict(), config).eval()
+    return hf, ours
+
+
+def weight_bytes_per_step(model: GPT) -> int:
+    """Bytes a batch-1 cached step reads: every block weight, the final norm, and the head
+    (V x C, read whole for the logits); of the embeddings only one row each, ignored."""
+    head = model.lm_head.weight.numel()
+    blocks = sum(p.numel() for n, p in model.named_parameters() if n.startswith(("blocks", "ln_f")))
+    return 4 * (blocks + head)
+
+
+def profile_cached_step(model: GPT, top: int = 8) -> list[str]:
+    """Self CPU time by operator over 16 cached steps at batch 1."""
+    from torch.profiler import ProfilerActivity, profile
+
+    prompt = torch.zeros(1, 1, dtype=torch.long)
+    with torch.inference_mode():
+        caches = model.new_caches(1)
+        model.logits(prompt, caches)
+        step = prompt
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(16):
+                step = model.logits(step, caches)[:, -1].argmax(-1, keepdim=True)
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in events)
+    rows = ["| Operator (16 cached steps, batch 1) | Calls per step | Self CPU per step (ms) | Share |",
+            "|---|---:|---:|---:|"]
+    for e in events[:top]:
+        rows.append(f"| `{e.key}` | {e.count / 16:.0f} | {e.self_cpu_time_total / 16 / 1e3:.2f} "
+                    f"| {e.self_cpu_time_total / total:.0%} |")
+    rest = total - sum(e.self_cpu_time_total for e in events[:top])
+    rows.append(f"| everything else | | {rest / 16 / 1e3:.2f} | {rest / total:.0%} |")
+    return rows
+
+
+def main() -> None:
+    torch.set_grad_enabled(False)
+    watch = LoadWatch()
+    bandwidth = bandwidth_gb_s()
+    print(f"bandwidth {bandwidth:.1f} GB/s with {torch.get_num_threads()} threads", flush=True)
+    record: dict = {"bandwidth_gb_s": bandwidth, "new_tokens": NEW_TOKENS, "shapes": {}}
+    rows = ["| Model | Batch | Ours, cache (tok/s) | Ours, recompute (tok/s) | Cache speed-up "
+            "| transformers generate (tok/s) | Ours / transformers | Same tokens |",
+            "|---|---:|---:|---:|---:|---:|---:|:---:|"]
+    bound_line = ""
+    profile_rows: list[str] = []
+    for name, config in SHAPES.items():
+        hf, ours = hf_twin(config)
+        shape = record["shapes"][name] = {"parameters": ours.num_parameters(),
+                                          "weight_bytes_per_step": weight_bytes_per_step(ours),
+                                          "batches": {}}
+        for batch in (1, 8):
+            prompt = torch.randint(0, config.vocab_size, (batch, 1),
+                                   generator=torch.Generator().manual_seed(batch))
+            mask = torch.ones_like(prompt)
+            outputs = {}
+
+            def cached():
+                outputs["ours"] = ours.generate(prompt, NEW_TOKENS, temperature=0.0)
+
+            def recompute():
+                outputs["recompute"] = ours.generate(prompt, NEW_TOKENS, temperature=0.0,
+                                                     use_cache=False)
+
+            def transformers_generate():
+                outputs["hf"] = hf.generate(prompt, attention_mask=mask, max_new_tokens=NEW_TOKENS,
+                                            min_new_tokens=NEW_TOKENS, do_sample=False,
+                                            eos_token_id=None, pad_token_id=0)
+
+            cached(), transformers_generate()  # warm-up: first-call allocations, lazy imports
+            vs_hf = interleaved(transformers_generate, cached, PAIRS)
+            entry = {"vs_transformers": vs_hf.as_dict()}
+            tok = batch * NEW_TOKENS
+            same = torch.equal(outputs["ours"], outputs["hf"])
+            cache_tps, hf_tps = tok / vs_hf.median_b, tok / vs_hf.median_a
+            recompute_cell = speedup_cell = "not run"
+            if batch in RECOMPUTE_BATCHES[name]:
+                vs_recompute = interleaved(recompute, cached, PAIRS)
+                entry["vs_recompute"] = vs_recompute.as_dict()
+                same = same and torch.equal(outputs["ours"], outputs["recompute"])
+                recompute_cell = f"{tok / vs_recompute.median_a:,.1f}"
+                speedup_cell = f"**{vs_recompute.ratio:.2f}x**"
+            entry |= {"cache_tokens_per_s": cache_tps, "transformers_tokens_per_s": hf_tps,
+                      "same_tokens": same}
+            shape["batches"][str(batch)] = entry
+            rows.append(f"| {name} | {batch} | {cache_tps:,.1f} | {recompute_cell} | {speedup_cell} "
+                        f"| {hf_tps:,.1f} | **{vs_hf.ratio:.2f}x** | {'yes' if same else 'NO'} |")
+            print(rows[-1], flush=True)
+        if name == "GPT-2 small":
+            b1 = shape["batches"]["1"]
+            bound = bandwidth * 1e9 / shape["weight_bytes_per_step"]
+            shape["bound_tokens_per_s"] = bound
+            shape["fraction_of_bound"] = b1["cache_tokens_per_s"] / bound
+            bound_line = (
+                f"Bound at batch 1: a cached step reads {shape['weight_bytes_per_step'] / 1e9:.2f} GB "
+                f"of float32 weights; at the measured {bandwidth:.1f} GB/s that allows at most "
+                f"{bound:.1f} tokens/s. Ours runs at {b1['cache_tokens_per_s']:.1f} tokens/s, "
+                f"**{shape['fraction_of_bound']:.0%} of the bound**.")
+            profile_rows = profile_cached_step(ours)
+        del hf, ours
+    watch.stop()
+    gpt2 = record["shapes"]["GPT-2 small"]
+    measured = {
+        "cache_vs_recompute_gpt2_b1": gpt2["batches"]["1"]["vs_recompute"]["ratio_median"],
+        "vs_transformers_b1": min(s["batches"]["1"]["vs_transformers"]["ratio_median"]
+                                  for s in record["shapes"].values()),
+        "vs_transformers_b8": min(s["batches"]["8"]["vs_transformers"]["ratio_median"]
+                                  for s in record["shapes"].values()),
+        "fraction_of_bound_gpt2_b1": gpt2["fraction_of_bound"],
+    }
+    record |= {"goals": {k: {"measured": measured[k], "goal": GOALS[k], "met": measured[k] >= GOALS[k]}
+                         for k in GOALS},
+               "load": watch.as_dict(), "machine": machine()}
+    (RESULTS / "generation.json").write_text(json.dumps(record, indent=1) + "\n")
+    lines = rows + [
+        "",
+        f"Greedy, a one-token prompt, {NEW_TOKENS} new tokens; random weights, the same in both "
+        f"libraries (our GPT is loaded from the transformers model's state dict). Each ratio is the "
+        f"median of {PAIRS} interleaved pairs; tokens per second are from the pairs' median times.",
+        "",
+        bound_line,
+        "",
+        *profile_rows,
+        "",
+        "| Goal | Measured | Goal | Met |",
+        "|---|---:|---:|:---:|",
+        *(f"| {k.replace('_', ' ')} | {v['measured']:.2f} | {v['goal']:.2f} | "
+          f"{'yes' if v['met'] else 'no'} |" for k, v in record["goals"].items()),
+        "",
+        f"{machine()}. {watch.line()}",
+    ]
+    write_markdown("generation.md", lines)
+
+
+if __name__ == "__main__":
+    main()
