@@ -7,25 +7,15 @@ model this small is dominated by per-operation overhead on a CPU, which both pat
 per step; a batch amortises it, so the cache's saving shows in full.
 """
 
-import time
+import json
 
 import torch
 
-from benchmarks.report import load_average, machine, write_markdown
+from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown
 
 from snippets.models.gpt import GPT, GPTConfig
 
-
-def timed_generate(model: GPT, prompt: torch.Tensor, new_tokens: int, use_cache: bool,
-                   repeats: int = 2) -> tuple[float, torch.Tensor]:
-    """Best wall time of `repeats` greedy runs, and the tokens they produced."""
-    model.generate(prompt, 8, temperature=0.0, use_cache=use_cache)  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = model.generate(prompt, new_tokens, temperature=0.0, use_cache=use_cache)
-        best = min(best, time.perf_counter() - start)
-    return best, out
+PAIRS = 3
 
 
 def main() -> None:
@@ -33,21 +23,35 @@ def main() -> None:
     config = GPTConfig(vocab_size=65, context_length=256, n_layers=4, n_heads=4, d_model=128)
     model = GPT(config).eval()
     new_tokens = config.context_length - 1
-    load_before = load_average()
+    watch = LoadWatch()
+    record: dict = {"pairs": {}}
     rows = ["| Batch | Recompute (tokens/s) | KV cache (tokens/s) | Speed-up | Same tokens |",
             "|---:|---:|---:|---:|:---:|"]
     for batch in (1, 2, 4, 8):
         prompt = torch.randint(0, config.vocab_size, (batch, 1))
-        slow, slow_out = timed_generate(model, prompt, new_tokens, use_cache=False)
-        fast, fast_out = timed_generate(model, prompt, new_tokens, use_cache=True)
-        same = "yes" if torch.equal(slow_out, fast_out) else "NO"
-        recompute, cached = batch * new_tokens / slow, batch * new_tokens / fast
-        rows.append(f"| {batch} | {recompute:,.0f} | {cached:,.0f} | **{cached / recompute:.2f}x** "
-                    f"| {same} |")
+        out = {}
+
+        def recompute():
+            out["recompute"] = model.generate(prompt, new_tokens, temperature=0.0, use_cache=False)
+
+        def cached():
+            out["cached"] = model.generate(prompt, new_tokens, temperature=0.0)
+
+        model.generate(prompt, 8, temperature=0.0)  # warm-up
+        pairs = interleaved(recompute, cached, PAIRS)
+        same = "yes" if torch.equal(out["recompute"], out["cached"]) else "NO"
+        tokens = batch * new_tokens
+        record["pairs"][str(batch)] = pairs.as_dict() | {"same_tokens": same == "yes"}
+        rows.append(f"| {batch} | {tokens / pairs.median_a:,.0f} | {tokens / pairs.median_b:,.0f} "
+                    f"| **{pairs.ratio:.2f}x** | {same} |")
         print(rows[-1], flush=True)
+    watch.stop()
+    record |= {"load": watch.as_dict(), "machine": machine()}
+    (RESULTS / "kv_cache.json").write_text(json.dumps(record, indent=1) + "\n")
     rows += ["", f"{config.n_layers} layers, width {config.d_model}, context "
              f"{config.context_length}, {new_tokens} new tokens from a one-token prompt, greedy; "
-             f"best of 2 runs. {machine()}; load average {load_before} before the run."]
+             f"the speed-up is the median of {PAIRS} interleaved pairs (every pair is in "
+             f"results/kv_cache.json). {machine()}. {watch.line()}"]
     write_markdown("kv_cache.md", rows)
 
 
