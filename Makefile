@@ -23,10 +23,9 @@ $(STAMP): pyproject.toml
 # hashes, copied where the site serves them. Never committed.
 $(VENDOR)/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/katex/contrib
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/katex
 	cp node_modules/mermaid/dist/mermaid.min.js $(VENDOR)/
 	cp node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css $(VENDOR)/katex/
-	cp node_modules/katex/dist/contrib/auto-render.min.js $(VENDOR)/katex/contrib/
 	cp -r node_modules/katex/dist/fonts $(VENDOR)/katex/
 	touch $@
 

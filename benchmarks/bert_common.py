@@ -1,27 +1,28 @@
 """Shared set-up of the BERT chapter's benchmarks: the plays as WordPiece ids, a mini-BERT,
 and an MLM training loop measured in wall-clock time.
 
-Vocabulary: our chapter-6 WordPiece trainer is a plain loop (each merge rescans every word;
-on this corpus about a second per merge on the shared machine), so a 4k vocabulary would
-take over an hour. We take BERT-uncased's own pieces (the vocab.txt that ships with MiniLM),
-keep every character and the pieces the training plays use most, 4,096 in all, and encode
-with our WordPiece (greedy longest match) and BERT's normaliser.
+Vocabulary: our chapter-6 WordPiece trainer (snippets/tokenizers/wordpiece.py), trained on the
+training plays' spoken lines after BERT's normaliser (lower-casing, accents stripped), 4,096
+pieces; encoding is our WordPiece (greedy longest match) with BERT's pre-tokenizer.
 """
 
 import hashlib
 import math
 import random
 import time
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from snippets.models.bert import BertConfig, BertForMaskedLM
-from snippets.models.bert_weights import minilm_dir
+from torch import nn
+
+from snippets.models.bert import BertConfig, BertForMaskedLM, BertModel
+from snippets.models.bert_weights import mean_pool
 from snippets.models.mlm_masking import IGNORE, mask_tokens
-from snippets.tokenizers.wordpiece import SPECIAL_TOKENS, WordPiece, bert_basic_tokenize
+from snippets.tokenizers.wordpiece import (SPECIAL_TOKENS, WordPiece, bert_basic_tokenize, bert_normalize,
+                                          train_wordpiece)
 from snippets.training.corpus import cache_dir
 from snippets.training.plays import load_plays
 
@@ -46,22 +47,9 @@ class CachedWordPiece:
 
 
 def build_tokenizer(plays: dict) -> WordPiece:
-    bert_vocab = (minilm_dir() / "vocab.txt").read_text(encoding="utf-8").split("\n")
-    full = CachedWordPiece(WordPiece([v for v in bert_vocab if v]))
-    counts = Counter()
-    for name, (_, lines) in plays.items():
-        if name not in HELD_OUT:
-            for line in lines:
-                counts.update(full.encode(line))
-    pieces = [full.tok.itos[i] for i, _ in counts.most_common()]
-    chars = sorted({p for p in pieces if len(p.removeprefix("##")) == 1})   # anything can still be spelled
-    vocab = list(SPECIAL_TOKENS) + chars
-    for p in pieces:
-        if len(vocab) == VOCAB_SIZE:
-            break
-        if p not in vocab and p not in SPECIAL_TOKENS:
-            vocab.append(p)
-    return WordPiece(vocab)
+    """Our WordPiece trainer on the training plays only (the held-out plays stay unseen)."""
+    text = "\n".join(line for name, (_, lines) in plays.items() if name not in HELD_OUT for line in lines)
+    return WordPiece(train_wordpiece(bert_normalize(text), VOCAB_SIZE), pre_tokenizer=bert_basic_tokenize)
 
 
 @dataclass
@@ -74,13 +62,13 @@ class PlayData:
 
 
 def load_play_data() -> PlayData:
-    """Tokenised once and cached on disk (keyed by the vocabulary), since encoding a million
-    tokens in pure Python takes about a minute."""
+    """Vocabulary trained and plays tokenised once, then cached on disk (bert_plays_v2.pt;
+    v1 held the pruned BERT-uncased vocabulary of an earlier version)."""
     plays = load_plays()
-    cache = cache_dir() / "bert_plays_v1.pt"
+    cache = cache_dir() / "bert_plays_v2.pt"
     if cache.exists():
         saved = torch.load(cache, weights_only=True)
-        return PlayData(WordPiece(saved["vocab"]), saved["play_ids"])
+        return PlayData(WordPiece(saved["vocab"], pre_tokenizer=bert_basic_tokenize), saved["play_ids"])
     tokenizer = build_tokenizer(plays)
     enc = CachedWordPiece(tokenizer)
     play_ids = {name: (genre, [enc.encode(line) for line in lines]) for name, (genre, lines) in plays.items()}
@@ -118,6 +106,46 @@ def mini_config(vocab_size: int) -> BertConfig:
     """Two layers, width 128: what a 5-minute budget on two shared cores can train."""
     return BertConfig(vocab_size=vocab_size, max_positions=SEQ_LEN, n_layers=2, n_heads=4,
                       d_model=128, d_ff=512)
+
+
+class MeanPoolClassifier(nn.Module):
+    """logits = W mean_t(h_t) + b over the real tokens: (B, T) -> (B, K). A head that does not
+    rely on [CLS], which MLM-only pre-training never trains (bench_bert_nsp_sop compares both)."""
+
+    def __init__(self, bert: BertModel, n_classes: int):
+        super().__init__()
+        self.bert, self.head = bert, nn.Linear(bert.config.d_model, n_classes)
+
+    def forward(self, ids: torch.Tensor, segments: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        hidden, _ = self.bert(ids, segments, attention_mask)    # (B, T, C)
+        if attention_mask is None:
+            attention_mask = torch.ones_like(ids)
+        return self.head(mean_pool(hidden, attention_mask))     # (B, K)
+
+
+CHECKPOINT = "bert_mini_mlm.pt"   # in cache_dir(): bench_bert_mlm writes it, the others read it
+
+
+def save_mini_bert(model: BertForMaskedLM, tokenizer: WordPiece) -> Path:
+    """Weights, config and vocabulary in one file, so that a reader can rebuild the model alone."""
+    path = cache_dir() / CHECKPOINT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state": model.state_dict(), "config": asdict(model.config), "vocab": tokenizer.itos}, path)
+    return path
+
+
+def load_mini_bert(path: Path | None = None) -> tuple[BertForMaskedLM, WordPiece]:
+    """The MLM-pre-trained mini-BERT and its tokenizer (BERT's normaliser and pre-tokenizer)."""
+    path = path or cache_dir() / CHECKPOINT
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run `python -m benchmarks bert_mlm` first")
+    saved = torch.load(path, weights_only=True)
+    if "config" not in saved:
+        raise ValueError(f"{path} is an older checkpoint without its config: rerun bench_bert_mlm")
+    model = BertForMaskedLM(BertConfig(**saved["config"]))
+    model.load_state_dict(saved["state"])
+    return model, WordPiece(saved["vocab"], pre_tokenizer=bert_basic_tokenize)
 
 
 def mlm_step_loss(model: BertForMaskedLM, ids: torch.Tensor, data: PlayData, g: torch.Generator,
@@ -166,15 +194,18 @@ def baselines(train_ids: torch.Tensor, test_ids: torch.Tensor, data: PlayData) -
 def train_mlm(model: BertForMaskedLM, train_ids: torch.Tensor, test_ids: torch.Tensor, data: PlayData, *,
               seconds: float, lr: float, warmup: int, batch: int = 32, eval_every: float = 20.0,
               seed: int = 0, rate: float = 0.15, max_steps: int = 10**9) -> dict:
-    """AdamW with linear warm-up then constant lr, for a wall-clock budget; a curve of
-    (step, seconds, train loss, held-out loss, held-out accuracy)."""
+    """AdamW with linear warm-up then constant lr, for a budget of `seconds` of this process's
+    CPU time (with one torch thread, the wall-clock time of an idle machine; on a shared
+    machine wall-clock budgets shrink with everybody else's load); a curve of
+    (step, CPU seconds, train loss, held-out loss, held-out accuracy)."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.01)
     g = torch.Generator().manual_seed(seed)
     rng = random.Random(seed)
-    curve, step, start, next_eval = [], 0, time.perf_counter(), 0.0
+    curve, step, next_eval = [], 0, 0.0
+    start, wall = time.process_time(), time.perf_counter()
     running = None
     while True:
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         if elapsed >= next_eval:
             loss, acc = evaluate_mlm(model, test_ids[:256], data)
             curve.append({"step": step, "seconds": round(elapsed, 1), "train_loss": running,
@@ -192,7 +223,8 @@ def train_mlm(model: BertForMaskedLM, train_ids: torch.Tensor, test_ids: torch.T
         opt.step()
         running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
         step += 1
-    return {"steps": step, "seconds": time.perf_counter() - start, "curve": curve}
+    return {"steps": step, "seconds": time.process_time() - start, "wall_seconds": time.perf_counter() - wall,
+            "curve": curve}
 
 
 def busy_note(load_before: str, load_after: str) -> str:

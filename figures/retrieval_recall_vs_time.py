@@ -12,12 +12,14 @@ RESULTS = Path(__file__).resolve().parent.parent / "results" / "retrieval_ann.js
 
 
 def draw() -> plt.Figure:
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8), sharey=True)
-    if not RESULTS.exists():
-        for ax in axes:
-            ax.text(0.5, 0.5, "run: python -m benchmarks retrieval_ann", ha="center", va="center")
+    sets = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    fig, axes = plt.subplots(1, max(1, len(sets)), figsize=(4.5 * max(1, len(sets)), 3.8), sharey=True,
+                             squeeze=False)
+    axes = axes[0]
+    if not sets:
+        axes[0].text(0.5, 0.5, "run: python -m benchmarks retrieval_ann", ha="center", va="center")
         return fig
-    for ax, s in zip(axes, json.loads(RESULTS.read_text())):
+    for ax, s in zip(axes, sets):
         h, v = s["hnsw"], s["ivf"]
         ax.plot([r["ours_ms"] for r in h], [r["ours_recall"] for r in h], "o-", label="HNSW, ours (Python)")
         ax.plot([r["hnswlib_ms"] for r in h], [r["hnswlib_recall"] for r in h], "s-", label="HNSW, hnswlib")

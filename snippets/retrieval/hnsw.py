@@ -3,8 +3,9 @@
 Each vector gets a random top layer l = floor(-ln(U) * mL) with mL = 1 / ln(M), so layer j holds
 about N / M^j nodes. A search walks greedily down the sparse upper layers to a good entry point,
 then runs a best-first beam of width ef on layer 0 (Algorithm 2). Insertion (Algorithm 1) searches
-with efConstruction and keeps M neighbours chosen by the diversity heuristic (Algorithm 4);
-layer 0 allows 2M links. Distances: 1 - dot (use unit vectors for cosine) or squared L2.
+with efConstruction and keeps M neighbours chosen by the diversity heuristic (Algorithm 4), or,
+with heuristic=False, simply the M nearest (Algorithm 3); layer 0 allows 2M links.
+Distances: 1 - dot (use unit vectors for cosine) or squared L2.
 Shapes: N vectors, Q queries, C width, k results.
 """
 
@@ -21,13 +22,13 @@ from snippets.retrieval.exact import check_search
 # --8<-- [start:hnsw]
 class HNSW:
     def __init__(self, dim: int, M: int = 16, ef_construction: int = 200, metric: str = "dot",
-                 seed: int = 0):
+                 seed: int = 0, heuristic: bool = True):
         if metric not in ("dot", "l2"):
             raise ValueError(f"unknown metric {metric!r}; use 'dot' (unit vectors for cosine) or 'l2'")
         if M < 2:
             raise ValueError(f"M must be at least 2, got {M}")
         self.dim, self.M, self.M0, self.ef_construction = dim, M, 2 * M, ef_construction
-        self.metric, self.mL = metric, 1.0 / math.log(M)
+        self.metric, self.mL, self.heuristic = metric, 1.0 / math.log(M), heuristic
         self.rng = np.random.default_rng(seed)
         self.x = np.empty((0, dim), dtype=np.float32)
         self.links: list[list[list[int]]] = []   # links[node][layer] -> neighbour ids
@@ -57,10 +58,16 @@ class HNSW:
             if not new:
                 continue
             visited.update(new)
-            for d, n in zip(self._dist(q, new), new):
-                if len(found) < ef or d < -found[0][0]:
-                    heapq.heappush(candidates, (float(d), n))
-                    heapq.heappush(found, (-float(d), n))
+            d = self._dist(q, new)                                     # one product per expanded node
+            if len(found) >= ef:   # the bound only tightens: drop in one numpy step what cannot enter
+                near = np.flatnonzero(d < -found[0][0])
+                if not len(near):
+                    continue
+                d, new = d[near], [new[i] for i in near]
+            for dn, n in zip(d.tolist(), new):
+                if len(found) < ef or dn < -found[0][0]:
+                    heapq.heappush(candidates, (dn, n))
+                    heapq.heappush(found, (-dn, n))
                     if len(found) > ef:
                         heapq.heappop(found)
         return sorted((-d, n) for d, n in found)
@@ -69,22 +76,30 @@ class HNSW:
         """Algorithm 4: keep a candidate only if it is nearer to the base than to every kept one.
 
         This spreads the links over directions, so that a cluster does not take all m slots.
-        candidates: (distance to the base, id), nearest first.
+        With heuristic=False: Algorithm 3, the m nearest. candidates: (distance to the base, id),
+        nearest first.
         """
-        if len(candidates) <= 1:
+        if len(candidates) <= 1 or not self.heuristic:   # Algorithm 3: the m nearest
             return [e for _, e in candidates][:m]
         ids = [e for _, e in candidates]
+        d = np.array([dist for dist, _ in candidates])
         v = self.x[ids]
         self.distance_count += len(ids) ** 2
         # all candidate-to-candidate distances in one product instead of one call per candidate
-        pair = (1.0 - v @ v.T if self.metric == "dot"
-                else ((v[:, None, :] - v[None, :, :]) ** 2).sum(-1)).tolist()
+        pair = 1.0 - v @ v.T if self.metric == "dot" else ((v[:, None, :] - v[None, :, :]) ** 2).sum(-1)
+        # pruned[a, b]: candidate a is at least as near to b as to the base, so keeping b discards a
+        pruned = pair <= d[:, None]
+        alive = np.ones(len(ids), dtype=bool)
         kept: list[int] = []
-        for a, (d, _) in enumerate(candidates):
-            if len(kept) >= m:
+        a = 0
+        while len(kept) < m:   # nearest first: the next survivor is kept, then prunes what it covers
+            rest = np.flatnonzero(alive[a:])
+            if not len(rest):
                 break
-            if all(pair[a][b] > d for b in kept):
-                kept.append(a)
+            a += int(rest[0])
+            kept.append(a)
+            alive &= ~pruned[:, a]
+            a += 1
         return [ids[a] for a in kept]
 
     def add(self, x: np.ndarray) -> "HNSW":
@@ -115,7 +130,7 @@ class HNSW:
             for n in neighbours:                              # links go both ways
                 mine = self.links[n][layer]
                 mine.append(i)
-                if len(mine) > m_max:                         # shrink with the same heuristic
+                if len(mine) > m_max:                         # shrink with the same rule
                     d = self._dist(self.x[n], mine)
                     self.links[n][layer] = self.select_neighbours(sorted(zip(d.tolist(), mine)), m_max)
             entry = [n for _, n in found]

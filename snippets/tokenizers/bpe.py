@@ -13,7 +13,7 @@ trainers break ties as Hugging Face `tokenizers` does, and then the merge lists 
 # --8<-- [start:imports]
 import heapq
 import json
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -220,11 +220,18 @@ def apply_merges(ids: list[int], ranks: dict[Pair, int], merged: dict[Pair, int]
     return [t for t in tokens if t is not None]
 
 
+# Zipf's law: a few thousand distinct pre-tokens cover most of any text (tiny Shakespeare has about
+# 15,000 in all), so 65,536 entries hold the ones that recur; the bound keeps memory near 20 MB
+# on a stream of pre-tokens that never repeat (hashes, base64), where a memo cannot help anyway.
+MEMO_SIZE = 65_536
+MEMO_MAX_CHARS = 64  # longer pre-tokens rarely recur and would pin large lists: not memoised
+
+
 class ByteLevelBPE:
     """vocab: id -> bytes; merges: (left id, right id) pairs in priority order."""
 
     def __init__(self, vocab: dict[int, bytes], merges: Sequence[Pair], pattern: str | None = "gpt2",
-                 special_tokens: dict[str, int] | None = None) -> None:
+                 special_tokens: dict[str, int] | None = None, memo_size: int = MEMO_SIZE) -> None:
         self.vocab = dict(vocab)
         self.merges = [tuple(m) for m in merges]
         self.pattern = PATTERNS.get(pattern, pattern) if pattern else None
@@ -238,7 +245,10 @@ class ByteLevelBPE:
         self._regex = compile_pattern(self.pattern)
         self._special_regex = (regex.compile("(" + "|".join(regex.escape(s) for s in
                                sorted(self.special, key=len, reverse=True)) + ")") if self.special else None)
-        self._cache: dict[str, list[int]] = {}
+        if memo_size < 0:
+            raise ValueError(f"memo_size must be >= 0 (0 turns the memo off), got {memo_size}")
+        self.memo_size = memo_size
+        self.memo: OrderedDict[str, list[int]] = OrderedDict()  # pre-token -> ids, least recently used first
 
     @classmethod
     def train(cls, text: str, vocab_size: int, pattern: str | None = "gpt2",
@@ -250,7 +260,7 @@ class ByteLevelBPE:
 
     @classmethod
     def from_merges(cls, merges: Sequence[Pair], pattern: str | None = "gpt2",
-                    special_tokens: Iterable[str] = ()) -> "ByteLevelBPE":
+                    special_tokens: Iterable[str] = (), memo_size: int = MEMO_SIZE) -> "ByteLevelBPE":
         """Ids 0..255 are bytes, merge i is id 256 + i, special tokens follow."""
         vocab = {b: bytes([b]) for b in range(256)}
         for new_id, (a, b) in enumerate(merges, start=256):
@@ -258,7 +268,7 @@ class ByteLevelBPE:
                 raise ValueError(f"merge {new_id - 256} = ({a}, {b}) uses an id not created before it")
             vocab[new_id] = vocab[a] + vocab[b]
         special = {s: len(vocab) + i for i, s in enumerate(special_tokens)}
-        return cls(vocab, merges, pattern, special)
+        return cls(vocab, merges, pattern, special, memo_size)
 
     @property
     def vocab_size(self) -> int:
@@ -268,17 +278,34 @@ class ByteLevelBPE:
         # the earliest-learned merge present goes first: the order merges were learned in is the priority
         return apply_merges([self.byte_ids[b] for b in chunk], self.ranks, self.merged)
 
+    def _ids_of(self, pieces: Iterable[str]) -> dict[str, list[int]]:
+        """Ids of each distinct pre-token: from the memo, else from the merges (and memoised)."""
+        memo, found = self.memo, {}
+        for piece in pieces:
+            ids = memo.get(piece)
+            if ids is not None:
+                memo.move_to_end(piece)  # recently used: evicted last
+            else:
+                ids = self._encode_chunk(piece.encode("utf-8"))
+                if len(piece) <= MEMO_MAX_CHARS:
+                    memo[piece] = ids
+                    if len(memo) > self.memo_size:
+                        memo.popitem(last=False)  # drop the least recently used
+            found[piece] = ids
+        return found
+
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode without recognising special tokens (safe for untrusted text)."""
         check_utf8(text)
+        pieces = [text] if self._regex is None else self._regex.findall(text)
+        if self.memo_size == 0:  # the plain path: merge every pre-token afresh
+            return [i for piece in pieces for i in self._encode_chunk(piece.encode("utf-8"))]
+        # merges run once per distinct pre-token (in order of first use); the rest is look-ups
+        ids = self._ids_of(dict.fromkeys(pieces))
         out: list[int] = []
-        for piece in ([text] if self._regex is None else self._regex.findall(text)):
-            ids = self._cache.get(piece)
-            if ids is None:
-                ids = self._encode_chunk(piece.encode("utf-8"))
-                if len(self._cache) < 100_000:
-                    self._cache[piece] = ids
-            out.extend(ids)
+        extend = out.extend  # bound once: the loop below runs once per pre-token
+        for piece in pieces:
+            extend(ids[piece])
         return out
 
     def encode(self, text: str, allow_special: bool = True) -> list[int]:
@@ -328,6 +355,18 @@ class ByteLevelBPE:
         table = byte_to_unicode()
         spell = {i: "".join(table[b] for b in bs) for i, bs in self.vocab.items()}
         return ({s: i for i, s in spell.items()}, [(spell[a], spell[b]) for a, b in self.merges])
+
+    def mergeable_ranks(self) -> dict[bytes, int]:
+        """bytes -> id, the table `tiktoken.Encoding(mergeable_ranks=...)` takes.
+
+        tiktoken merges the adjacent pair whose joined bytes have the lowest rank and uses the
+        rank as the id: that replays our merge order when ids grow with merge rank, as they do
+        in `from_merges` (merge i is id 256 + i).
+        """
+        made = [self.merged[pair] for pair in self.merges]
+        if made != sorted(made):
+            raise ValueError("merge ids do not grow with merge rank: tiktoken would merge in another order")
+        return {b: i for i, b in self.vocab.items()}
 
     @classmethod
     def from_hf(cls, vocab: dict[str, int], merges: Sequence[tuple[str, str]],

@@ -7,8 +7,9 @@ left, the longest vocabulary entry that matches; pieces inside a word carry the 
 """
 
 # --8<-- [start:imports]
+import heapq
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
 import regex
@@ -36,6 +37,85 @@ def join(a: str, b: str) -> str:
     return a + b.removeprefix("##")
 
 
+def merge_in_word(parts: list[str], a: str, b: str) -> list[str]:
+    """Every non-overlapping (a, b), left to right, becomes one piece."""
+    i, out = 0, []
+    while i < len(parts):
+        if i + 1 < len(parts) and parts[i] == a and parts[i + 1] == b:
+            out.append(join(a, b))
+            i += 2
+        else:
+            out.append(parts[i])
+            i += 1
+    return out
+
+
+class PairIndex:
+    """Unit and pair counts kept up to date by deltas, so a merge costs the words it changes.
+
+    A merge of (a, b) rewrites only the words in `where[(a, b)]`, but it changes count(a),
+    count(b) and count(ab), hence the score of every pair that contains one of them
+    (`by_unit` finds those). Each changed score is pushed on a max-heap; an entry whose score
+    no longer matches the pair's current score is stale and dropped when it reaches the top.
+    """
+
+    def __init__(self, freq: Counter) -> None:
+        self.freq = freq
+        self.splits = {w: [w[0]] + ["##" + c for c in w[1:]] for w in freq}
+        self.units, self.pairs = Counter(), Counter()
+        self.where: dict[tuple[str, str], set[str]] = defaultdict(set)   # pair -> words with it
+        self.by_unit: dict[str, set[tuple[str, str]]] = defaultdict(set)  # unit -> its live pairs
+        for word, parts in self.splits.items():
+            self._count(word, parts, +1, set())
+        self.heap = [(-self.score(p), p) for p in self.pairs]
+        heapq.heapify(self.heap)
+
+    def score(self, pair: tuple[str, str]) -> float:
+        return self.pairs[pair] / (self.units[pair[0]] * self.units[pair[1]])
+
+    def _count(self, word: str, parts: list[str], sign: int, changed: set) -> None:
+        f = sign * self.freq[word]
+        for part in parts:
+            self.units[part] += f
+        for pair in zip(parts, parts[1:]):
+            self.pairs[pair] += f
+            changed.add(pair)
+            if sign > 0:
+                self.where[pair].add(word)
+                self.by_unit[pair[0]].add(pair)
+                self.by_unit[pair[1]].add(pair)
+            else:
+                self.where[pair].discard(word)
+                if self.pairs[pair] == 0:    # the pair is gone from the corpus
+                    del self.pairs[pair], self.where[pair]
+                    self.by_unit[pair[0]].discard(pair)
+                    self.by_unit[pair[1]].discard(pair)
+
+    def best(self) -> tuple[str, str] | None:
+        """Highest score; ties go to the smallest pair (the heap orders (-score, pair))."""
+        while self.heap:
+            neg, pair = self.heap[0]
+            if pair in self.pairs and self.score(pair) == -neg:
+                return pair
+            heapq.heappop(self.heap)                # stale: the pair changed or vanished
+        return None
+
+    def merge(self, a: str, b: str) -> int:
+        """Merge (a, b) everywhere; returns the number of words rewritten."""
+        words = list(self.where[(a, b)])
+        changed: set[tuple[str, str]] = set()
+        for word in words:                         # only these words contain the pair
+            self._count(word, self.splits[word], -1, changed)
+            self.splits[word] = merge_in_word(self.splits[word], a, b)
+            self._count(word, self.splits[word], +1, changed)
+        for unit in (a, b, join(a, b)):            # their counts moved: so did these scores
+            changed |= self.by_unit.get(unit, set())
+        for pair in changed:
+            if pair in self.pairs:
+                heapq.heappush(self.heap, (-self.score(pair), pair))
+        return len(words)
+
+
 def train_wordpiece(text: str, vocab_size: int, special_tokens: Sequence[str] = SPECIAL_TOKENS) -> list[str]:
     """The vocabulary, in the order it was built: special tokens, the alphabet, then merges.
 
@@ -44,30 +124,22 @@ def train_wordpiece(text: str, vocab_size: int, special_tokens: Sequence[str] = 
     freq = Counter(WORD_PATTERN.findall(text))
     if not freq:
         raise ValueError("cannot train WordPiece on an empty corpus")
-    splits = {w: [w[0]] + ["##" + c for c in w[1:]] for w in freq}
-    alphabet = sorted({p for parts in splits.values() for p in parts})
+    index = PairIndex(freq)
+    alphabet = sorted({p for parts in index.splits.values() for p in parts})
     vocab = list(special_tokens) + alphabet
     if vocab_size < len(vocab):
         raise ValueError(f"vocab_size {vocab_size} is below the {len(alphabet)} characters "
                          f"plus {len(special_tokens)} special tokens")
+    seen = set(vocab)
     while len(vocab) < vocab_size:
-        scores = pair_scores(splits, freq)
-        if not scores:
+        pair = index.best()
+        if pair is None:
             break  # every word is a single token
-        a, b = min(scores, key=lambda p: (-scores[p], p))
-        merged = join(a, b)
-        for word, parts in splits.items():
-            i, out = 0, []
-            while i < len(parts):
-                if i + 1 < len(parts) and parts[i] == a and parts[i + 1] == b:
-                    out.append(merged)
-                    i += 2
-                else:
-                    out.append(parts[i])
-                    i += 1
-            splits[word] = out
-        if merged not in vocab:
+        index.merge(*pair)
+        merged = join(*pair)
+        if merged not in seen:       # the same string can come from two different pairs
             vocab.append(merged)
+            seen.add(merged)
     return vocab
 # --8<-- [end:train]
 

@@ -69,12 +69,27 @@ def test_dpop_penalises_only_a_falling_chosen_likelihood():
     assert dpop > plain
 
 
+def test_dpop_gradient_raises_a_falling_chosen_likelihood():
+    # Pal et al.'s Eq. 3: below the reference, the chosen log-prob's gradient is
+    # -β(1 + λ)σ(-z) instead of DPO's -βσ(-z); above it the two losses are identical.
+    beta, lam = 0.1, 5.0
+    pol_c = torch.tensor([-7.0, -4.0], requires_grad=True)
+    ref_c, pol_r, ref_r = torch.tensor([-5.0, -5.0]), torch.tensor([-9.0, -9.0]), torch.zeros(2) - 6
+    loss, margin = dpo_loss(pol_c, pol_r, ref_c, ref_r, beta=beta, dpop_lambda=lam)
+    (loss * 2).backward()
+    z = beta * (margin.detach() - lam * (ref_c - pol_c.detach()).clamp_min(0))
+    expected = -beta * torch.sigmoid(-z) * torch.tensor([1 + lam, 1.0])
+    assert_close(pol_c.grad, expected)
+
+
 def test_bad_preference_inputs_raise():
     same = torch.tensor([[1, 2, 3], [4, 5, 6]])
     with pytest.raises(ValueError, match=r"pairs \[1\] have identical"):
         check_pairs(same, torch.tensor([[1, 2, 4], [4, 5, 6]]))
     with pytest.raises(ValueError, match="beta must be > 0"):
         dpo_loss(*torch.zeros(4, 2), beta=0.0)
+    with pytest.raises(ValueError, match="dpop_lambda must be >= 0"):
+        dpo_loss(*torch.zeros(4, 2), dpop_lambda=-1.0)
     with pytest.raises(ValueError, match="one shape"):
         dpo_loss(torch.zeros(2), torch.zeros(3), torch.zeros(2), torch.zeros(2))
     with pytest.raises(ValueError, match="prompt length"):

@@ -11,7 +11,7 @@ from transformers import BertConfig, BertModel, GPT2Config, GPT2Model
 from snippets.models.seq2seq import (BOS, EOS, PAD, Seq2SeqConfig, Seq2SeqTransformer, approx_parameters,
                               bert_parameters, count_parameters, exact_match, gpt2_parameters,
                               is_held_out, label_smoothed_cross_entropy, noam_lr, reverse_batch,
-                              train_reverse, training_flops_per_token)
+                              train_reverse, training_flops_per_token, warmup_linear_lr)
 
 
 def test_shapes_tying_and_final_norms():
@@ -90,6 +90,18 @@ def test_noam_schedule_peaks_at_warmup():
     assert lrs[15999] == pytest.approx(lrs[3999] / 2)            # 1/sqrt(step) decay
     with pytest.raises(ValueError, match="step=0"):
         noam_lr(0, 512, 4000)
+
+
+def test_linear_decay_keeps_the_warm_up_then_falls_to_zero():
+    lrs = [warmup_linear_lr(s, 1000, 64, 100) for s in range(1, 1001)]
+    assert lrs[:100] == [noam_lr(s, 64, 100) for s in range(1, 101)]  # the same warm-up and peak
+    falls = [a - b for a, b in zip(lrs[99:], lrs[100:])]
+    assert min(falls) == pytest.approx(max(falls)) and min(falls) > 0  # a straight line down
+    assert lrs[-1] == pytest.approx(lrs[99] / 901)                      # one step above zero
+    with pytest.raises(ValueError, match="0 < warmup < steps"):
+        warmup_linear_lr(1, 100, 64, 100)
+    with pytest.raises(ValueError, match="decay must be 'noam' or 'linear'"):
+        train_reverse(Seq2SeqConfig(), steps=2, warmup=1, decay="cosine")
 
 
 @pytest.mark.parametrize("eps", [0.0, 0.1, 0.3])

@@ -68,3 +68,43 @@ def test_bad_input(built):
         HNSW(4).add(np.ones((2, 5)))
     with pytest.raises(ValueError, match="unknown metric"):
         HNSW(4, metric="cosine")
+
+
+def naive_heuristic(x, base, ids, m, metric):
+    """Algorithm 4 of the paper, one candidate at a time: keep e if it is nearer to the base than to every kept r."""
+    def dist(a, b):
+        return 1.0 - float(a @ b) if metric == "dot" else float(((a - b) ** 2).sum())
+    order = sorted(ids, key=lambda e: dist(x[e], base))
+    kept = []
+    for e in order:
+        if len(kept) == m:
+            break
+        if all(dist(x[e], x[r]) > dist(x[e], base) for r in kept):
+            kept.append(e)
+    return kept
+
+
+@pytest.mark.parametrize("metric", ["dot", "l2"])
+def test_vectorised_neighbour_selection_equals_the_papers_loop(metric):
+    x, bases = unit_data(200, 20, 8, seed=3)
+    # float64, and bases that are not candidates: exact ties (a duplicate of the base) would be decided
+    # by rounding, which differs between a matrix product and a loop of dot products
+    x = x.astype(np.float64)
+    index = HNSW(8, M=6, metric=metric)
+    index.x = x
+    rng = np.random.default_rng(1)
+    for base in bases.astype(np.float64):
+        ids = [int(i) for i in rng.choice(len(x), 40, replace=False)]
+        d = index._dist(base, ids)
+        candidates = sorted(zip(d.tolist(), ids))
+        for m in (3, 6, 40):
+            assert index.select_neighbours(candidates, m) == naive_heuristic(x, base, ids, m, metric)
+
+
+def test_simple_selection_keeps_the_m_nearest():
+    x, q = unit_data(100, 1, 8, seed=4)
+    index = HNSW(8, M=4, heuristic=False)
+    index.x = x
+    d = index._dist(q[0], list(range(100)))
+    candidates = sorted(zip(d.tolist(), range(100)))
+    assert index.select_neighbours(candidates, 5) == [e for _, e in candidates[:5]]

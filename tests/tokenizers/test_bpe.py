@@ -2,11 +2,13 @@ import json
 
 import pytest
 import regex
+import tiktoken
 from hypothesis import given, settings, strategies as st
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from snippets.tokenizers.bpe import (ByteLevelBPE, apply_merges, best_pair, byte_to_unicode, merge_pair,
-                                     tokenizers_byte_order, train_fast, train_naive)
+from snippets.tokenizers.bpe import (MEMO_MAX_CHARS, ByteLevelBPE, apply_merges, best_pair, byte_to_unicode,
+                                     merge_pair, tokenizers_byte_order, train_fast, train_naive)
+from snippets.tokenizers.pretokenize import GPT4_PATTERN, pretokenize
 from tests.tokenizers.texts import MULTISCRIPT_LINES, multiscript_corpus, synthetic_corpus
 
 TEXT = synthetic_corpus()
@@ -238,3 +240,54 @@ def test_encoders_agree_with_tokenizers_on_many_scripts():
     with_ours = hf_byte_level(models.BPE(vocab=vocab, merges=merges))
     assert with_ours.encode(probe).ids == ours.encode(probe)  # their encoder, our merges
     assert with_ours.decode(ours.encode(probe)) == probe == ours.decode(ours.encode(probe))
+
+
+# ---- the pre-token memo: a speed-up that must not change a single id ---------------------------
+
+@pytest.fixture(scope="module")
+def multi_merges() -> list[tuple[int, int]]:
+    return train_fast(MULTI, 600, "gpt4")
+
+
+def test_memo_gives_the_ids_of_merging_every_pre_token_afresh(multi_merges):
+    probe = MULTI + " unseen: ∮ ⠿ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🫠 " + "x" * 300 + "\r\n"  # a pre-token too long to memoise
+    memoised = ByteLevelBPE.from_merges(multi_merges, "gpt4")
+    plain = ByteLevelBPE.from_merges(multi_merges, "gpt4", memo_size=0)
+    ids = memoised.encode(probe)
+    assert ids == plain.encode(probe) and not plain.memo
+    assert 0 < len(memoised.memo) <= memoised.memo_size
+    assert all(len(piece) <= MEMO_MAX_CHARS for piece in memoised.memo)  # the 300 x's were not kept
+    assert memoised.encode(probe) == ids  # a second call, served from the memo
+    assert memoised.decode(ids) == probe
+    # the returned list is a fresh copy: editing it cannot corrupt the memo
+    ids[:] = [0] * len(ids)
+    assert memoised.encode(probe) == plain.encode(probe)
+
+
+def test_memo_never_holds_more_than_its_bound_and_keeps_the_recent_pre_tokens(multi_merges):
+    plain = ByteLevelBPE.from_merges(multi_merges, "gpt4", memo_size=0)
+    small = ByteLevelBPE.from_merges(multi_merges, "gpt4", memo_size=8)
+    sizes = []
+    for line in MULTI.splitlines(keepends=True)[:300]:
+        ids = small.encode(line)
+        sizes.append(len(small.memo))
+        assert ids == plain.encode(line) and small.decode(ids) == line
+    assert max(sizes) == 8  # full, and never over
+    last = list(dict.fromkeys(pretokenize(MULTI.splitlines(keepends=True)[299], "gpt4")))
+    k = min(8, len(last))
+    assert list(small.memo)[-k:] == last[-k:]  # the last line's pre-tokens are the most recent
+    with pytest.raises(ValueError, match="memo_size must be >= 0"):
+        ByteLevelBPE.from_merges(multi_merges, "gpt4", memo_size=-1)
+
+
+def test_tiktoken_with_our_merges_gives_our_ids(multi_merges):
+    ours = ByteLevelBPE.from_merges(multi_merges, "gpt4")
+    theirs = tiktoken.Encoding(name="ours-multiscript", pat_str=GPT4_PATTERN,
+                               mergeable_ranks=ours.mergeable_ranks(), special_tokens={})
+    probe = MULTI + "".join(MULTISCRIPT_LINES) + " unseen: ∮ ⠿ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🫠\r\n"
+    assert theirs.encode_ordinary(probe) == ours.encode(probe)
+    assert theirs.decode(ours.encode(probe)) == probe
+    # ids that do not grow with merge rank would be merged in another order by tiktoken
+    vocab = {**{b: bytes([b]) for b in range(256)}, 256: b"ab", 257: b"cd"}
+    with pytest.raises(ValueError, match="do not grow with merge rank"):
+        ByteLevelBPE(vocab, [(ord("c"), ord("d")), (ord("a"), ord("b"))]).mergeable_ranks()

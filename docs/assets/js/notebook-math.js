@@ -1,2 +1,2 @@
-// nbconvert asks for MathJax from a CDN; the site renders lab math with its local KaTeX
-// instead (see katex-init.js), so this file deliberately defines nothing.
+// nbconvert asks for MathJax from a CDN; the site typesets lab math at build time instead
+// (tools/katex_hook.py), so this file deliberately defines nothing.
