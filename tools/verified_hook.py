@@ -279,6 +279,29 @@ def read_seq2seq_toy(path: Path, source: str) -> list[Row]:
                 bool(goal["met"]), source, "", machine, python, torch, "", data["date"][:10])]
 
 
+GENERATION_GOALS = {
+    "cache_vs_recompute_gpt2_b1": ("KV-cache speed-up over recomputing the prefix, GPT-2-small shape, batch 1", "x"),
+    "vs_transformers_b1": ("Greedy generation, ours / transformers generate, batch 1 (the slower of two shapes)", "x"),
+    "vs_transformers_b8": ("Greedy generation, ours / transformers generate, batch 8 (the slower of two shapes)", "x"),
+    "fraction_of_bound_gpt2_b1": ("Cached tokens/s against bandwidth / weight bytes, GPT-2-small shape, batch 1", ""),
+}
+
+
+def read_generation(path: Path, source: str) -> list[Row]:
+    data = sidecar_json(path, source)
+    machine, python, torch = machine_line(path.read_text(encoding="utf-8"), source)
+    busy = " (machine busy: load above the cores)" if data["load"]["busy"] else ""
+    rows = []
+    for key, (label, unit) in GENERATION_GOALS.items():
+        goal = data["goals"][key]
+        value = f"{goal['measured']:.2f}{unit}" if unit else f"{goal['measured']:.0%}"
+        target = f"≥ {goal['goal']:.2f}{unit}" if unit else f"≥ {goal['goal']:.0%}"
+        against = f"transformers {data['transformers']}" if "transformers" in key else ""
+        rows.append(Row(label, value + busy, target, bool(goal["met"]), source, "", machine, python,
+                        torch, against))
+    return rows
+
+
 def placeholder(text: str) -> bool:
     """A results file that a chapter includes before its benchmark has first run."""
     return len(text.strip()) < 200 and re.search(r"pending|not written|not run", text, re.I) is not None
@@ -359,6 +382,7 @@ def bert_mlm_headline(rows: list[dict[str, str]], source: str) -> Row:
 READERS = {
     "results/parity.json": read_parity,
     "results/kv_cache.md": read_kv_cache,
+    "results/generation.md": read_generation,
     "results/char_vs_bpe.md": read_char_vs_bpe,
     "results/train_shakespeare.md": read_train_shakespeare,
     "results/tokenizers.txt": read_tokenizers,
