@@ -514,7 +514,10 @@ def test_code_blocks_fit_and_the_copy_button_covers_no_code(browser, base_url):
         try:
             visit.page.wait_for_function("document.documentElement.dataset.codeFit === 'done'")  # code-fit.js ran
             found = visit.page.evaluate(CODE_BLOCKS)
-            visit.page.screenshot(path=SCREENSHOTS / f"{path.strip('/').replace('/', '-') or 'index'}-light-desktop.png")
+            name = path.strip("/").replace("/", "-") or "index"
+            visit.page.screenshot(path=SCREENSHOTS / f"{name}-light-desktop.png")
+            toggle_scheme(visit.page)
+            visit.page.screenshot(path=SCREENSHOTS / f"{name}-dark-desktop.png")
         finally:
             visit.close()
         blocks += found["blocks"]
