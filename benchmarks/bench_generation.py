@@ -17,13 +17,13 @@ import os
 import statistics
 import time
 
-import torch
-import transformers
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # random weights only: never ask the Hub for anything
 
-from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown
-from snippets.models.gpt import GPT, GPTConfig, from_hf_gpt2
+import torch  # noqa: E402
+import transformers  # noqa: E402
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown  # noqa: E402
+from snippets.models.gpt import GPT, GPTConfig, from_hf_gpt2  # noqa: E402
 
 NEW_TOKENS = 128
 PAIRS = 3
