@@ -9,9 +9,12 @@ the median of interleaved pairs (benchmarks/report.py); every pair is in the JSO
 The bound: at batch 1 a cached step must read every weight once, so tokens/s cannot exceed
 bandwidth / weight bytes. The bandwidth is measured here (a reduction over a 1 GiB tensor, as
 many threads as torch uses), and the profile of one cached step shows where the rest goes.
+Ours runs with its weights stored input-major (snippets/layers/weight_layout.py), the layout
+GPT-2's Conv1D uses; one row compares it with nn.Linear's own layout on the same model.
 Writes results/generation.md and .json, which the GPT chapter includes.
 """
 
+import copy
 import json
 import os
 import statistics
@@ -23,6 +26,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 
 from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown  # noqa: E402
+from snippets.layers.weight_layout import store_input_major  # noqa: E402
 from snippets.models.gpt import GPT, GPTConfig, from_hf_gpt2  # noqa: E402
 
 NEW_TOKENS = 128
@@ -51,28 +55,38 @@ def bandwidth_gb_s(gib: int = 1, repeats: int = 7) -> float:
 
 
 def head_gemv_gb_s(model: GPT, repeats: int = 15) -> dict[str, float]:
-    """Effective bandwidth of the head's matrix-vector product, batch 1, in both layouts: as
-    nn.Linear stores it, (V, C), and transposed to (C, V), the layout of GPT-2's Conv1D. At
+    """Effective bandwidth of the head's matrix-vector product, batch 1, in both layouts: (V, C)
+    row-major as nn.Linear stores it, and (C, V) row-major, the layout of GPT-2's Conv1D. At
     V x C = 154 MB (GPT-2 small) the matrix cannot stay in cache between steps, so this is the
     rate at which a cached step streams weights from memory."""
     W = model.lm_head.weight.detach()
     x = torch.randn(1, W.shape[1])
-    layouts = {"(V, C) as nn.Linear stores it": lambda: torch.nn.functional.linear(x, W),
-               "(C, V), transposed copy": (lambda Wt: lambda: x @ Wt)(W.t().contiguous())}
+    layouts = {"(V, C) as nn.Linear stores it": W.contiguous(),
+               "(C, V), input-major": W.t().contiguous().t()}
     rates = {}
-    for name, run in layouts.items():
-        run()
+    for name, weight in layouts.items():
+        torch.nn.functional.linear(x, weight)
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            run()
+            torch.nn.functional.linear(x, weight)
             times.append(time.perf_counter() - start)
         rates[name] = W.numel() * 4 / statistics.median(times) / 1e9
     return rates
 
 
+def as_stored_by_nn_linear(model: GPT) -> GPT:
+    """A copy of model with every Linear weight back in nn.Linear's (out, in) row-major layout."""
+    twin = copy.deepcopy(model)
+    for layer in twin.modules():
+        if isinstance(layer, torch.nn.Linear):
+            layer.weight.data = layer.weight.data.contiguous()
+    return twin
+
+
 def hf_twin(config: GPTConfig):
-    """A random transformers GPT-2 of this shape, and our GPT holding the same weights."""
+    """A random transformers GPT-2 of this shape, and our GPT holding the same weights
+    (stored input-major)."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
@@ -81,6 +95,7 @@ def hf_twin(config: GPTConfig):
         n_layer=config.n_layers, n_head=config.n_heads, activation_function="gelu_new",
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=None, eos_token_id=None)).eval()
     ours = from_hf_gpt2(hf.state_dict(), config).eval()
+    store_input_major(ours)
     return hf, ours
 
 
@@ -179,6 +194,19 @@ def main() -> None:
                 f"of float32 weights; at the measured {bandwidth:.1f} GB/s that allows at most "
                 f"{bound:.1f} tokens/s. Ours runs at {b1['cache_tokens_per_s']:.1f} tokens/s, "
                 f"**{shape['fraction_of_bound']:.0%} of the bound**.")
+            prompt = torch.zeros(1, 1, dtype=torch.long)
+            linear_layout, tokens = as_stored_by_nn_linear(ours), {}
+            layout = interleaved(
+                lambda: tokens.update(linear=linear_layout.generate(prompt, NEW_TOKENS, temperature=0.0)),
+                lambda: tokens.update(ours=ours.generate(prompt, NEW_TOKENS, temperature=0.0)), PAIRS)
+            del linear_layout
+            shape["layout"] = layout.as_dict() | {
+                "same_tokens": torch.equal(tokens["linear"], tokens["ours"])}
+            bound_line += (
+                f" With nn.Linear's own (out, in) layout the same model runs at "
+                f"{NEW_TOKENS / layout.median_a:.1f} tokens/s: storing the weights input-major is "
+                f"worth **{layout.ratio:.2f}x** (same tokens: "
+                f"{'yes' if shape['layout']['same_tokens'] else 'NO'}).")
             profile_rows = profile_cached_step(ours)
             shape["head_gemv_gb_s"] = head_gemv_gb_s(ours)
             profile_rows += ["", "The head's matrix-vector product alone (median of 15), as effective bandwidth: "

@@ -69,28 +69,69 @@ def interleaved(run_a: Callable[[], object], run_b: Callable[[], object], pairs:
     return Pairs(a, b)
 
 
+def _machine_busy_seconds() -> float | None:
+    """CPU seconds every process on the machine has used since boot (Linux /proc/stat), or None."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds of this process (all its threads) and of the children it has waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 class LoadWatch:
-    """The 1-minute load average before and after a measurement, and whether it was busy."""
+    """Whether anything else ran during a measurement.
+
+    The 1-minute load average is recorded before and after, but it lags by a minute and counts
+    the benchmark's own threads (two busy threads on two cores read as load 2.0 on an idle
+    machine), so the verdict comes from CPU time: the machine's busy CPU seconds over the run,
+    from /proc/stat, minus this process's own. Busy means other processes used more than a
+    quarter of a core on average, or the load was above the core count before the run began.
+    Without /proc/stat the load average alone decides.
+    """
+
+    OTHERS_LIMIT = 0.25  # cores used by other processes, on average over the run
 
     def __init__(self) -> None:
         self.before = os.getloadavg()[0]
         self.after: float | None = None
+        self.others_cores: float | None = None
+        self._start = (time.perf_counter(), _machine_busy_seconds(), _own_cpu_seconds())
 
     def stop(self) -> "LoadWatch":
         self.after = os.getloadavg()[0]
+        wall0, machine0, own0 = self._start
+        machine1 = _machine_busy_seconds()
+        if machine0 is not None and machine1 is not None:
+            others = (machine1 - machine0) - (_own_cpu_seconds() - own0)
+            self.others_cores = max(others, 0.0) / (time.perf_counter() - wall0)
         return self
 
     @property
     def busy(self) -> bool:
-        return max(self.before, self.after if self.after is not None else 0.0) > (os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+        if self.before > cores:
+            return True
+        if self.others_cores is not None:
+            return self.others_cores > self.OTHERS_LIMIT
+        return self.after is not None and self.after > cores
 
     def line(self) -> str:
         after = "n/a" if self.after is None else f"{self.after:.2f}"
-        text = f"Load average (1 min) {self.before:.2f} before, {after} after, on {os.cpu_count()} cores."
+        text = (f"Load average (1 min) {self.before:.2f} before, {after} after (this benchmark's "
+                f"own threads included), on {os.cpu_count()} cores.")
+        if self.others_cores is not None:
+            text += f" Other processes used {self.others_cores:.2f} cores on average during the run."
         if self.busy:
-            text += (" **The machine was busy (load above the core count): these timings are not"
-                     " trustworthy.**")
+            text += " **The machine was busy: these timings are not trustworthy.**"
         return text
 
     def as_dict(self) -> dict:
-        return {"load_before": self.before, "load_after": self.after, "busy": self.busy}
+        return {"load_before": self.before, "load_after": self.after,
+                "others_cores": self.others_cores, "busy": self.busy}
