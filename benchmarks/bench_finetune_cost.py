@@ -28,6 +28,7 @@ import json
 import multiprocessing as mp
 import os
 import statistics
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -35,7 +36,8 @@ import torch
 
 from benchmarks.finetune_common import (PER_CLASS_TEST, PER_CLASS_TRAIN, TEST_PLAYS, genre_data,
                                         job_key, load_job, measured_peak, memory_parts,
-                                        package_dir, save_job, train_classifier, training_step)
+                                        package_dir, rows_of, save_job, train_classifier,
+                                        training_step)
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.adaptation.lora import add_lora
 
@@ -180,47 +182,57 @@ def fixed_malloc_peaks(names: list[str], key, fn) -> list[dict]:
     return run_jobs(names, keys, fn, env=FIXED_MALLOC)
 
 
-def main() -> None:
+def run_study(study, name: str, task: str, head: str) -> None:
+    """Everything a cost benchmark measures, for a module that defines SWEEP, STEPS, HEAD_STEPS,
+    ROUNDS, prepared(), build(), peak_key(), peak_job(), sweep_key() and sweep_job() (this one
+    for MiniLM, bench_finetune_cost_gpt for our GPT); written to results/<name>.md and .json.
+
+    task, head: the protocol's wording, with {train} and {test} for the numbers of examples."""
     torch.set_num_threads(1)  # as in every worker: the timings compare like with like
     torch.manual_seed(0)
-    names = list(SWEEP)
+    names = list(study.SWEEP)
     # the peaks first (a fresh process each: no job inherits another's heap), then the
-    # accuracy runs: one process per (method, rate), one for the whole cheap head sweep
-    peaks = run_jobs(names, [peak_key(n) for n in names], peak_job)
-    fixed = fixed_malloc_peaks(names, peak_key, peak_job)
-    jobs = [(n, (lr,)) for n in names if not n.startswith("frozen") for lr in SWEEP[n]]
-    jobs += [(n, tuple(SWEEP[n])) for n in names if n.startswith("frozen")]
-    done = run_jobs(jobs, [sweep_key(*job) for job in jobs], sweep_job)
-    results: dict = {n: {"sweep": {}, "steps": HEAD_STEPS if n.startswith("frozen") else STEPS}
-                     for n in names}
+    # accuracy runs: one process per (method, rate), one for a frozen trunk's cheap head sweep
+    peaks = run_jobs(names, [study.peak_key(n) for n in names], study.peak_job)
+    fixed = fixed_malloc_peaks(names, study.peak_key, study.peak_job)
+    jobs = [(n, (lr,)) for n in names if not n.startswith("frozen") for lr in study.SWEEP[n]]
+    jobs += [(n, tuple(study.SWEEP[n])) for n in names if n.startswith("frozen")]
+    done = run_jobs(jobs, [study.sweep_key(*job) for job in jobs], study.sweep_job)
+    results: dict = {n: {"sweep": {}, "steps": study.HEAD_STEPS if n.startswith("frozen")
+                         else study.STEPS} for n in names}
     loads = merge(results, names, jobs, done, peaks, fixed)
 
     # time per step: interleaved rounds of one step per method, in this process
     load_before = load_average()
-    base, train_x, train_y, _, _ = prepared()
+    base, train_x, train_y, _, test_y = study.prepared()
     torch.manual_seed(0)
-    models = [build(n, copy.deepcopy(base)) for n in names]
+    models = [study.build(n, copy.deepcopy(base)) for n in names]
     opts = [torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-5)
             for m in models]
     pick = torch.arange(BATCH)
-    x, y = {k: v[pick] for k, v in train_x.items()}, train_y[pick]
+    x, y = rows_of(train_x, pick), train_y[pick]
     times: list[list[float]] = [[] for _ in names]
     saved = [0] * len(names)
-    for round_ in range(ROUNDS):
+    for round_ in range(study.ROUNDS):
         for i in range(len(names)):
             t0 = time.perf_counter()
             saved[i] = training_step(models[i], opts[i], x, y)
             if round_ > 0:  # the first round allocates gradients and optimiser state
                 times[i].append(time.perf_counter() - t0)
-    for i, name in enumerate(names):
-        results[name]["ms_per_step"] = 1e3 * statistics.median(times[i])
+    for i, method in enumerate(names):
+        results[method]["ms_per_step"] = 1e3 * statistics.median(times[i])
         # counted here, on the same step, without the weights that autograd also keeps
-        results[name]["saved_incl_weights"] = results[name]["activations"]
-        results[name]["activations"] = saved[i]
+        results[method]["saved_incl_weights"] = results[method]["activations"]
+        results[method]["activations"] = saved[i]
     load_after = load_average()
-    write("finetune_cost", results, load_before, load_after, loads,
-          f"{len(train_y)} training and {len(genre_data()['test'][1])} test speeches (first four "
-          f"lines, {MAX_TOKENS} tokens)", f"the frozen encoder's head: {HEAD_STEPS}", ROUNDS)
+    write(name, results, load_before, load_after, loads,
+          task.format(train=len(train_y), test=len(test_y)), head, study.ROUNDS)
+
+
+def main() -> None:
+    run_study(sys.modules[__name__], "finetune_cost",
+              f"{{train}} training and {{test}} test speeches (first four lines, {MAX_TOKENS} tokens)",
+              f"the frozen encoder's head: {HEAD_STEPS}")
 
 
 def mib(n: int | None) -> str:

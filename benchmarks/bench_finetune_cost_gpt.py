@@ -20,18 +20,15 @@ Writes results/finetune_cost_gpt.md and .json.
 
 import copy
 import os
-import statistics
-import time
+import sys
 
 import torch
 from torch import nn
 
-from benchmarks.bench_finetune_cost import (BATCH, PEAK_STEPS, fixed_malloc_peaks, merge, run_jobs,
-                                            write)
+from benchmarks.bench_finetune_cost import BATCH, PEAK_STEPS, run_study
 from benchmarks.finetune_common import (PER_CLASS_TEST, PER_CLASS_TRAIN, genre_data, job_key,
                                         measured_peak, memory_parts, pretrained, save_job,
                                         train_classifier, training_step)
-from benchmarks.report import load_average
 from snippets.adaptation.lora import add_lora
 
 WINDOWS, STEPS, HEAD_STEPS, ROUNDS = 1, 50, 1000, 7
@@ -132,46 +129,10 @@ def peak_job(name: str) -> dict:
 
 
 def main() -> None:
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
     pretrained()  # trains and caches the base model once, if needed, before the workers start
-    names = list(SWEEP)
-    peaks = run_jobs(names, [peak_key(n) for n in names], peak_job)
-    fixed = fixed_malloc_peaks(names, peak_key, peak_job)
-    # one rate per process for the slow methods, the whole head sweep in one
-    jobs = [(n, (SWEEP[n][i],)) for n in names if not n.startswith("frozen")
-            for i in range(len(SWEEP[n]))]
-    jobs += [(n, tuple(SWEEP[n])) for n in names if n.startswith("frozen")]
-    done = run_jobs(jobs, [sweep_key(*job) for job in jobs], sweep_job)
-    results: dict = {n: {"sweep": {}, "steps": HEAD_STEPS if n.startswith("frozen") else STEPS}
-                     for n in names}
-    loads = merge(results, names, jobs, done, peaks, fixed)
-
-    load_before = load_average()
-    base, train_x, train_y, _, test_y = prepared()
-    torch.manual_seed(0)
-    models = [build(n, copy.deepcopy(base)) for n in names]
-    opts = [torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-5)
-            for m in models]
-    x, y = train_x[:BATCH], train_y[:BATCH]
-    times: list[list[float]] = [[] for _ in names]
-    saved = [0] * len(names)
-    for round_ in range(ROUNDS):
-        for i in range(len(names)):
-            t0 = time.perf_counter()
-            saved[i] = training_step(models[i], opts[i], x, y)
-            if round_ > 0:
-                times[i].append(time.perf_counter() - t0)
-    for i, name in enumerate(names):
-        results[name]["ms_per_step"] = 1e3 * statistics.median(times[i])
-        # counted here, on the same step, without the weights that autograd also keeps
-        results[name]["saved_incl_weights"] = results[name]["activations"]
-        results[name]["activations"] = saved[i]
-    load_after = load_average()
-    write("finetune_cost_gpt", results, load_before, load_after, loads,
-          f"{len(train_y)} training and {len(test_y)} test speeches, first {WINDOWS * 64} "
-          f"characters as {WINDOWS} windows of 64", f"the frozen trunk's head: {HEAD_STEPS}",
-          ROUNDS)
+    run_study(sys.modules[__name__], "finetune_cost_gpt",
+              f"{{train}} training and {{test}} test speeches, first {WINDOWS * 64} characters as "
+              f"{WINDOWS} windows of 64", f"the frozen trunk's head: {HEAD_STEPS}")
 
 
 if __name__ == "__main__":
