@@ -16,15 +16,17 @@ The mini-BERT reads at most 64 pieces (its position table), so its Lee documents
 Writes results/embeddings_anisotropy.md and .json (the page's figure reads the json).
 """
 
+import hashlib
 import json
+from datetime import datetime, timezone
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 from threadpoolctl import threadpool_limits
 
-from benchmarks.bert_common import (HELD_OUT, load_mini_bert, load_play_data, mini_config, sequences,
-                                    train_mlm)
+from benchmarks.bert_common import (CHECKPOINT, HELD_OUT, cache_dir, load_mini_bert, load_play_data, mini_config,
+                                    sequences, train_mlm)
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.embeddings.anisotropy import all_but_the_top, centre, mean_cosine, whitening
 from snippets.embeddings.encoder import hidden_states, load_minilm
@@ -39,7 +41,12 @@ def mlm_only_encoder() -> tuple[object, torch.nn.Module, str]:
     """(tokenizer, BertModel, how it was obtained) for the MLM-only mini-BERT."""
     try:
         model, tokenizer = load_mini_bert()
-        return tokenizer, model.bert.eval(), "the checkpoint that `python -m benchmarks bert_mlm` saved"
+        path = cache_dir() / CHECKPOINT
+        # which checkpoint: the chapter-4 benchmark may rewrite it, so name the file read
+        stamp = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        return tokenizer, model.bert.eval(), (f"the checkpoint that `python -m benchmarks bert_mlm` saved: {CHECKPOINT}, "
+                                              f"written {stamp}, sha256 {digest}…")
     except (FileNotFoundError, ValueError):
         data = load_play_data()
         train = sequences(data, [n for n in data.play_ids if n not in HELD_OUT])

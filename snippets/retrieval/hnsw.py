@@ -76,10 +76,12 @@ class HNSW:
         """Algorithm 4: keep a candidate only if it is nearer to the base than to every kept one.
 
         This spreads the links over directions, so that a cluster does not take all m slots.
-        With heuristic=False: Algorithm 3, the m nearest. candidates: (distance to the base, id),
-        nearest first.
+        With fewer than m candidates all are kept, as hnswlib does: pruning would only leave a
+        node with fewer links than it has room for (the paper's keepPrunedConnections refills
+        them). With heuristic=False: Algorithm 3, the m nearest. candidates: (distance to the
+        base, id), nearest first.
         """
-        if len(candidates) <= 1 or not self.heuristic:   # Algorithm 3: the m nearest
+        if len(candidates) < m or not self.heuristic:   # all fit, or Algorithm 3: the m nearest
             return [e for _, e in candidates][:m]
         ids = [e for _, e in candidates]
         d = np.array([dist for dist, _ in candidates])

@@ -108,3 +108,13 @@ def test_simple_selection_keeps_the_m_nearest():
     d = index._dist(q[0], list(range(100)))
     candidates = sorted(zip(d.tolist(), range(100)))
     assert index.select_neighbours(candidates, 5) == [e for _, e in candidates[:5]]
+
+
+def test_fewer_candidates_than_m_are_all_kept_as_hnswlib_does():
+    # base at 0, candidates at 1 and 2 on a line (squared L2): the far one is nearer the near one (1)
+    # than the base (4), so the heuristic prunes it when the list is full, but not when there is room
+    index = HNSW(1, M=2, metric="l2")
+    index.x = np.array([[0.0], [1.0], [2.0]])
+    candidates = [(1.0, 1), (4.0, 2)]
+    assert index.select_neighbours(candidates, 2) == [1]
+    assert index.select_neighbours(candidates, 3) == [1, 2]
