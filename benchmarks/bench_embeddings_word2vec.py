@@ -5,24 +5,24 @@ Same corpus, same hyperparameters (C=100, window 5, 5 negatives, sample 1e-3, mi
 Google analogies and the chapter's Shakespeare analogies (3CosAdd, query words excluded), each on
 the covered items. Agreement: Spearman between the two models' cosines over random pairs of the
 1,000 most frequent words, beside gensim against gensim with another seed. Speed: median of
-interleaved (gensim, ours) pairs. Writes results/embeddings_word2vec.md and .json.
+interleaved (ours, gensim) pairs (benchmarks/report.py). Writes results/embeddings_word2vec.md and .json.
 """
 
 import json
-import time
 
 import numpy as np
 import torch
 from gensim.models import Word2Vec as GensimWord2Vec
 from scipy.stats import spearmanr
 
-from benchmarks.report import RESULTS, load_average, machine, write_markdown
+from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown
 from snippets.embeddings.evaluation import (SHAKESPEARE_RELATIONS, analogy_accuracy, load_analogies,
                                             load_similarity, relation_analogies, similarity_spearman)
 from snippets.embeddings.text import play_sentences
 from snippets.embeddings.word2vec import Word2Vec, Word2VecConfig
 
 CONFIG = Word2VecConfig(dim=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5)
+PAIRS = 3
 
 
 def evaluate(vectors: np.ndarray, index: dict[str, int]) -> dict[str, tuple[float, int, int]]:
@@ -55,22 +55,18 @@ def main() -> None:
     torch.set_num_threads(1)
     sentences = play_sentences()
     n_words = sum(map(len, sentences))
-    load_before = load_average()
-    times = {"gensim": [], "ours": []}
-    models = {}
-    for rep in range(2):   # interleaved pairs
-        start = time.perf_counter()
-        models.setdefault("gensim", train_gensim(sentences, seed=1))
-        if rep:
-            train_gensim(sentences, seed=1)
-        times["gensim"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        m = Word2Vec.train(sentences, CONFIG, seed=rep)
-        times["ours"].append(time.perf_counter() - start)
-        models.setdefault("ours", m)
-        print(f"pair {rep}: gensim {times['gensim'][-1]:.1f} s, ours {times['ours'][-1]:.1f} s", flush=True)
+    watch = LoadWatch()
+    models: dict = {}
+
+    def run_gensim():
+        models.setdefault("gensim", train_gensim(sentences, seed=1))  # the first run is kept
+
+    def run_ours():
+        models.setdefault("ours", Word2Vec.train(sentences, CONFIG, seed=0))
+
+    pairs = interleaved(run_ours, run_gensim, PAIRS)  # ratio: ours / gensim
     gensim2 = train_gensim(sentences, seed=2)
-    load_after = load_average()
+    watch.stop()
     g, o = models["gensim"], models["ours"]
     assert g.wv.index_to_key == o.words, "vocabularies differ"
     results = {"gensim": evaluate(g.wv.vectors, g.wv.key_to_index),
@@ -79,7 +75,7 @@ def main() -> None:
     top = 1000
     agree = {"ours vs gensim": agreement(o.w_in.numpy()[:top], g.wv.vectors[:top]),
              "gensim seed 1 vs seed 2": agreement(g.wv.vectors[:top], gensim2.wv.vectors[:top])}
-    ratio = float(np.median([a / b for a, b in zip(times["ours"], times["gensim"])]))
+    ratio = pairs.ratio
     rows = ["| Model | WordSim-353 ρ | SimLex-999 ρ | Google analogies | Shakespeare analogies |",
             "|---|---:|---:|---:|---:|"]
     for name, r in results.items():
@@ -88,18 +84,17 @@ def main() -> None:
                     f"{ga[0]:.1%} ({ga[1]:,}/{ga[2]:,}) | {sa[0]:.1%} ({sa[1]}/{sa[2]}) |")
     rows += ["", "| Agreement (Spearman of cosines, 1,000 most frequent words) | ρ |", "|---|---:|"]
     rows += [f"| {k} | {v:.3f} |" for k, v in agree.items()]
-    rows += ["", f"Training time, one thread each (median of {len(times['ours'])} interleaved pairs): "
-             f"gensim {np.median(times['gensim']):.1f} s, ours {np.median(times['ours']):.1f} s, "
+    rows += ["", f"Training time, one thread each (median of {PAIRS} interleaved pairs): "
+             f"gensim {pairs.median_b:.1f} s, ours {pairs.median_a:.1f} s, "
              f"**ours / gensim = {ratio:.2f}x**.",
              "", f"{n_words:,} words in {len(sentences):,} lines, vocabulary {len(o.words):,} (min_count 5); "
              f"C = {CONFIG.dim}, window {CONFIG.window}, {CONFIG.negative} negatives, sample {CONFIG.sample}, "
              f"{CONFIG.epochs} epochs, batch {CONFIG.batch_size} pairs. In parentheses: items covered / total. "
-             f"{machine()}; load average {load_before} before, {load_after} after"
-             f"{' (above the 2 cores: the machine was shared, times are noisy)' if float(load_before.split(' / ')[0]) > 2 or float(load_after.split(' / ')[0]) > 2 else ''}."]
+             f"{machine()}. {watch.line()}"]
     write_markdown("embeddings_word2vec.md", rows)
     (RESULTS / "embeddings_word2vec.json").write_text(json.dumps(
-        {"results": results, "agreement": agree, "times": times, "ratio": ratio,
-         "load_before": load_before, "load_after": load_after}, indent=1))
+        {"results": results, "agreement": agree, "times": {"ours": pairs.a, "gensim": pairs.b},
+         "ratio": ratio, "load": watch.as_dict()}, indent=1))
 
 
 if __name__ == "__main__":
