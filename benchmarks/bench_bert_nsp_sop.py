@@ -1,16 +1,22 @@
 """NSP against SOP (Lan et al., 2019, arXiv:1909.11942, table 5, repeated on Shakespeare):
 the pre-trained mini-BERT of bench_bert_mlm is trained further on next-sentence prediction or on
-sentence-order prediction (same text, same steps, the encoder fine-tuned with the head), and each
+sentence-order prediction (same text, same steps, the encoder trained with the head), and each
 model is evaluated on both tasks, built from the held-out plays.
 
-The main heads read the mean of the token vectors; a third run trains BERT's own head on the
-pooled [CLS] vector, and the benchmark measures how much that vector varies across inputs before
-pair training (MLM never asks anything of position 0). A last row needs no encoder: the TF-IDF
-cosine of A and B, the topic signal that NSP's negatives offer.
+Two recipes per task. "Pair loss only" fine-tunes the encoder with a head on the mean of the
+token vectors. "Pair loss + MLM" is BERT's own pre-training recipe (Devlin et al., 2018,
+arXiv:1810.04805, section 3.1): the pair input is masked 15% (80/10/10), the head reads the pooled
+[CLS] vector of the masked input, and the loss is the pair loss plus the MLM loss, so the encoder
+keeps its MLM skill while it learns the pair task. Each row also reports the accuracy on 2,000 of
+its own training pairs, which tells "cannot fit" from "fits but does not carry over".
+
+The benchmark also measures how much the [CLS] vector varies across inputs before pair training
+(MLM never asks anything of position 0). A last row needs no encoder: the TF-IDF cosine of A and
+B, the topic signal that NSP's negatives offer.
 
 Segments are runs of consecutive spoken lines packed up to SEG_LEN pieces (a line is never cut),
 so a pair fills the 64 positions the pre-trained model has. NSP negatives come from another
-play. Writes results/bert_nsp_sop.md/json.
+play (snippets/models/sentence_pairs.nsp_pairs). Writes results/bert_nsp_sop.md/json.
 """
 
 import json
@@ -25,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 
 from benchmarks.bert_common import (HELD_OUT, MeanPoolClassifier, busy_note, chunks, load_mini_bert,
                                     load_play_data)
+from snippets.models.mlm_masking import IGNORE, mask_tokens
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.models.bert import BertModel
 from snippets.models.bert_heads import SequenceClassifier
@@ -85,6 +92,35 @@ def accuracy(model, batch) -> float:
     return float((pred == y).double().mean())
 
 
+def train_pairs_run(model, mlm, train, data, seed: int = 0) -> float:
+    """STEPS of AdamW on the pair loss (plus the MLM loss of `mlm`, a BertForMaskedLM sharing the
+    encoder, on the masked pair input when it is given); returns the CPU seconds spent."""
+    owners = [model] + ([mlm] if mlm is not None else [])
+    params = list({id(p): p for m in owners for p in m.parameters()}.values())   # the shared encoder once
+    opt = torch.optim.AdamW(params, lr=LR, weight_decay=0.01)
+    g = torch.Generator().manual_seed(seed)
+    special, mask_id = data.special_ids(), data.tokenizer.stoi["[MASK]"]
+    start = time.process_time()
+    for step in range(STEPS):
+        for group in opt.param_groups:
+            group["lr"] = LR * min(1.0, (step + 1) / WARMUP) * (1 - step / STEPS)   # warm-up, linear decay
+        rows = torch.randint(len(train[0]), (BATCH,), generator=g)
+        ids, seg, mask, y = (t[rows] for t in train)
+        if mlm is None:
+            loss = F.cross_entropy(model(ids, seg, mask), y)
+        else:   # BERT's recipe: one masked input feeds both the MLM head and the pair head
+            inputs, labels = mask_tokens(ids, special, mask_id, len(data.tokenizer.itos), g)
+            hidden, pooled = model.bert(inputs, seg, mask)                    # (B, T, C), (B, C)
+            sel = labels != IGNORE
+            loss = (F.cross_entropy(model.head(model.drop(pooled)), y)
+                    + F.cross_entropy(mlm.head(hidden[sel]), labels[sel]))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+    return time.process_time() - start
+
+
 def main() -> None:
     torch.set_num_threads(1)
     load_before = load_average()
@@ -103,48 +139,62 @@ def main() -> None:
         train_pairs[task] = builder(train_docs, random.Random(0))
     pretrained = load_mini_bert()[0].bert
     spreads = spread(pretrained, tuple(t[:1000] for t in test["NSP"]))
-    runs = {"NSP": ("NSP", MeanPoolClassifier), "SOP": ("SOP", MeanPoolClassifier),
-            "NSP, head on the pooled [CLS] (as BERT)": ("NSP", SequenceClassifier)}
+    runs = {"NSP, pair loss only": ("NSP", False), "SOP, pair loss only": ("SOP", False),
+            "NSP + MLM (BERT's recipe)": ("NSP", True), "SOP + MLM (ALBERT's recipe)": ("SOP", True)}
     train = {task: tensors(data, train_pairs[task]) for task in builders}
+    seen = {task: tuple(t[:2000] for t in train[task]) for task in builders}   # training pairs, for the fit
     table = {}
-    for name, (task, head) in runs.items():
+    for name, (task, joint) in runs.items():
         torch.manual_seed(0)
-        model = head(load_mini_bert()[0].bert, 2)             # a fresh copy of the MLM encoder
-        opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
-        g = torch.Generator().manual_seed(0)
-        start = time.process_time()
-        for step in range(STEPS):
-            for group in opt.param_groups:
-                group["lr"] = LR * min(1.0, (step + 1) / WARMUP) * (1 - step / STEPS)   # warm-up, linear decay
-            rows = torch.randint(len(train[task][0]), (BATCH,), generator=g)
-            ids, seg, mask, y = (t[rows] for t in train[task])
-            loss = F.cross_entropy(model(ids, seg, mask), y)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-        table[name] = {"task": task, "cpu_seconds": time.process_time() - start,
+        mlm = load_mini_bert()[0]                              # a fresh copy of the MLM model
+        model = SequenceClassifier(mlm.bert, 2) if joint else MeanPoolClassifier(mlm.bert, 2)
+        seconds = train_pairs_run(model, mlm if joint else None, train[task], data)
+        table[name] = {"task": task, "cpu_seconds": seconds, "on own training pairs": accuracy(model, seen[task]),
                        **{f"on {t}": accuracy(model, test[t]) for t in test}}
         print(name, table[name], flush=True)
     table["TF-IDF cosine of A and B + logistic regression (no encoder)"] = {
         "task": "each", **{f"on {t}": cosine_baseline(train_pairs[t], test_pairs[t]) for t in builders}}
     print(table, flush=True)
     load_after = load_average()
-    (RESULTS / "bert_nsp_sop.json").write_text(json.dumps(
-        {"table": table, "spread_before_pair_training": spreads, "steps": STEPS, "batch": BATCH, "lr": LR,
-         "load_before": load_before, "load_after": load_after}, indent=1))
-    rows = ["| Trained on | Accuracy on NSP (held-out plays) | Accuracy on SOP (held-out plays) |",
-            "|:---|---:|---:|"]
-    rows += [f"| {name} | {r['on NSP']:.1%} | {r['on SOP']:.1%} |" for name, r in table.items()]
-    rows += ["", f"The last row is trained on each task's own training pairs. The three BERT rows start from the MLM-pre-trained mini-BERT and fine-tune the encoder with the head; "
-             f"{STEPS} steps of batch {BATCH}, AdamW at peak lr {LR:g} ({WARMUP} warm-up steps, linear decay). "
-             f"The first two heads read the mean of the token vectors; the third, BERT's pooled [CLS]. Before "
-             f"pair training, the spread of the [CLS] vector across 1,000 test pairs is "
-             f"{spreads['[CLS]']:.3f}, against {spreads['mean of tokens']:.3f} for the mean of the tokens (1.0 "
-             f"would be random vectors, 0 a constant). Segments of up to {SEG_LEN} pieces (whole consecutive lines); 2,000 test "
-             f"pairs per task from {', '.join(HELD_OUT)} (chance is 50%). {machine()}; load average "
-             f"{load_before} before, {load_after} after" + busy_note(load_before, load_after)]
-    write_markdown("bert_nsp_sop.md", rows)
+    out = {"table": table, "spread_before_pair_training": spreads, "steps": STEPS, "batch": BATCH, "lr": LR,
+           "warmup": WARMUP, "seg_len": SEG_LEN, "train_pairs": {t: len(p) for t, p in train_pairs.items()},
+           "load_before": load_before, "load_after": load_after, "machine": machine()}
+    (RESULTS / "bert_nsp_sop.json").write_text(json.dumps(out, indent=1))
+    write_markdown("bert_nsp_sop.md", render(out))
+
+
+def render(out: dict) -> list[str]:
+    """The results table and its caption, from what main() saved in bert_nsp_sop.json."""
+    table, spreads = out["table"], out["spread_before_pair_training"]
+    steps, batch, lr, warmup = out["steps"], out["batch"], out["lr"], out.get("warmup", WARMUP)
+    rows = ["| Trained on | Own task, training plays | NSP (held-out plays) | SOP (held-out plays) |",
+            "|:---|---:|---:|---:|"]
+    rows += [f"| {name} | {r['on own training pairs']:.1%} | {r['on NSP']:.1%} | {r['on SOP']:.1%} |"
+             for name, r in table.items() if "on own training pairs" in r]
+    rows += [f"| {name} | | {r['on NSP']:.1%} | {r['on SOP']:.1%} |"
+             for name, r in table.items() if "on own training pairs" not in r]
+    draws = steps * batch
+    sizes = out.get("train_pairs")
+    counts = sorted(set(sizes.values())) if sizes else []
+    pool = (f" of the {' to '.join(f'{c:,}' for c in counts[::max(1, len(counts) - 1)])} pairs that each "
+            f"task's training plays give" if counts else "")
+    rows += ["", f"Accuracy (chance is 50%). The four BERT rows start from the MLM-pre-trained mini-BERT and train "
+             f"the encoder with the head for {steps} steps of batch {batch}, AdamW at peak lr {lr:g} ({warmup} "
+             f"warm-up steps, linear decay to zero). \"Pair loss only\": a head on the mean of the token vectors, "
+             f"unmasked input. \"+ MLM\": BERT's pre-training recipe, a head on the pooled [CLS] vector of the "
+             f"input masked 15% (80/10/10), loss = pair loss + MLM loss; evaluated on unmasked input. "
+             f"\"Own task, training plays\": 2,000 pairs of the row's own task built from the training plays, the "
+             f"set its batches were drawn from ({draws:,} draws{pool}, so most of these pairs were never "
+             f"drawn): in-distribution accuracy, which tells \"has not learned the task\" from \"learned it but "
+             f"it does not carry over to other plays\". The last row is "
+             f"trained on each task's own training pairs. Before pair training, the spread of the [CLS] vector "
+             f"across 1,000 test pairs is {spreads['[CLS]']:.3f}, against {spreads['mean of tokens']:.3f} for the "
+             f"mean of the tokens (1.0 would be random vectors, 0 a constant). Segments of up to "
+             f"{out.get('seg_len', SEG_LEN)} pieces (whole consecutive lines); NSP negatives from another play; "
+             f"2,000 test pairs per task from {', '.join(HELD_OUT)}. {out.get('machine', machine())}; load average "
+             f"{out['load_before']} before, {out['load_after']} after"
+             + busy_note(out["load_before"], out["load_after"])]
+    return rows
 
 
 if __name__ == "__main__":

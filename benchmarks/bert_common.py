@@ -193,11 +193,13 @@ def baselines(train_ids: torch.Tensor, test_ids: torch.Tensor, data: PlayData) -
 
 def train_mlm(model: BertForMaskedLM, train_ids: torch.Tensor, test_ids: torch.Tensor, data: PlayData, *,
               seconds: float, lr: float, warmup: int, batch: int = 32, eval_every: float = 20.0,
-              seed: int = 0, rate: float = 0.15, max_steps: int = 10**9) -> dict:
-    """AdamW with linear warm-up then constant lr, for a budget of `seconds` of this process's
-    CPU time (with one torch thread, the wall-clock time of an idle machine; on a shared
-    machine wall-clock budgets shrink with everybody else's load); a curve of
-    (step, CPU seconds, train loss, held-out loss, held-out accuracy)."""
+              seed: int = 0, rate: float = 0.15, max_steps: int = 10**9, decay_share: float = 0.0) -> dict:
+    """AdamW with linear warm-up, then constant lr; with `decay_share` > 0 the last share of the
+    budget decays the lr linearly to zero when the budget runs out (warm-up, stable, decay), for a budget of `seconds` of this process's CPU time (with one
+    torch thread, the wall-clock time of an idle machine; on a shared machine wall-clock budgets
+    shrink with everybody else's load). The budget is time, not steps, so the decay is driven by
+    the CPU seconds spent: the step count at the end is whatever the machine managed. Returns a
+    curve of (step, CPU seconds, train loss, held-out loss, held-out accuracy, lr)."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.01)
     g = torch.Generator().manual_seed(seed)
     rng = random.Random(seed)
@@ -209,12 +211,16 @@ def train_mlm(model: BertForMaskedLM, train_ids: torch.Tensor, test_ids: torch.T
         if elapsed >= next_eval:
             loss, acc = evaluate_mlm(model, test_ids[:256], data)
             curve.append({"step": step, "seconds": round(elapsed, 1), "train_loss": running,
-                          "test_loss": loss, "test_acc": acc})
+                          "test_loss": loss, "test_acc": acc, "lr": opt.param_groups[0]["lr"]})
             next_eval += eval_every
         if elapsed >= seconds or step >= max_steps:
             break
+        scale = min(1.0, (step + 1) / max(1, warmup))
+        if decay_share > 0:   # 1 until the decay starts, then what is left of the budget's last share
+            left = 1.0 - (time.process_time() - start) / seconds
+            scale *= min(1.0, max(0.0, left / decay_share))
         for group in opt.param_groups:
-            group["lr"] = lr * min(1.0, (step + 1) / max(1, warmup))
+            group["lr"] = lr * scale
         rows = torch.tensor([rng.randrange(len(train_ids)) for _ in range(batch)])
         loss, _, _ = mlm_step_loss(model, train_ids[rows], data, g, rate)
         opt.zero_grad(set_to_none=True)
