@@ -1,12 +1,17 @@
-"""store_input_major changes where weights sit, never what the model computes."""
+"""Preparing weights for one-token steps changes where they sit and how the work is split,
+never what the model computes."""
 
 import copy
 
+import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.testing import assert_close
 
-from snippets.layers.weight_layout import store_input_major
+from snippets.layers import weight_layout
+from snippets.layers.weight_layout import (SplitRowLinear, prepare_for_decoding, split_row_linear,
+                                           store_input_major)
 from snippets.models.gpt import GPT, GPTConfig
 
 
@@ -71,3 +76,68 @@ def test_a_re_laid_model_trains_as_before():
             optimizer.step()
     for (name, ours), theirs in zip(model.named_parameters(), reference.parameters()):
         assert_close(ours, theirs, rtol=1e-10, atol=1e-10, msg=name)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 4])
+def test_a_split_one_row_product_equals_f_linear(parts):
+    torch.manual_seed(0)
+    layer = nn.Linear(12, 7).double()
+    store_input_major(layer)
+    x = torch.randn(1, 1, 12, dtype=torch.float64)
+    assert_close(split_row_linear(x, layer.weight, layer.bias, parts),
+                 F.linear(x, layer.weight, layer.bias), rtol=1e-12, atol=1e-12)
+    assert split_row_linear(x, layer.weight, None, parts).shape == (1, 1, 7)
+
+
+def test_split_row_linear_refuses_what_it_cannot_split():
+    layer = nn.Linear(12, 7)
+    with pytest.raises(ValueError, match="input-major"):
+        split_row_linear(torch.randn(1, 12), layer.weight, layer.bias, 2)
+    store_input_major(layer)
+    with pytest.raises(ValueError, match="one row of 12"):
+        split_row_linear(torch.randn(2, 12), layer.weight, layer.bias, 2)
+    with pytest.raises(ValueError, match="parts=5"):
+        split_row_linear(torch.randn(1, 12), layer.weight, layer.bias, 5)
+
+
+def test_a_prepared_model_splits_one_row_steps_and_keeps_its_function(monkeypatch):
+    monkeypatch.setattr(weight_layout, "SPLIT_MIN_BYTES", 0)  # the tiny model's matrices too
+    model = tiny_gpt()
+    reference = copy.deepcopy(model)
+    keys = list(model.state_dict())
+    threads = torch.get_num_threads()
+    calls = []
+    original = weight_layout.split_row_linear
+    try:
+        torch.set_num_threads(2)
+        weight_layout.split_row_linear = lambda *args: calls.append(args[3]) or original(*args)
+        assert prepare_for_decoding(model) == 13
+        assert all(type(m) is SplitRowLinear for m in model.modules() if isinstance(m, nn.Linear))
+        assert list(model.state_dict()) == keys and model.lm_head.weight is model.wte.weight
+        prompt = torch.tensor([[3]])
+        assert torch.equal(model.generate(prompt, 12, temperature=0.0),
+                           reference.generate(prompt, 12, temperature=0.0))
+        assert calls and set(calls) == {2}  # the one-row steps ran split, over two threads
+        calls.clear()
+        idx = torch.randint(0, 50, (3, 9), generator=torch.Generator().manual_seed(1))
+        assert_close(model(idx)[0], reference(idx)[0], rtol=1e-12, atol=1e-12)
+        assert not calls  # many rows: plain nn.Linear
+    finally:
+        torch.set_num_threads(threads)
+        weight_layout.split_row_linear = original
+
+
+def test_matrices_below_the_size_threshold_are_not_split(monkeypatch):
+    threads = torch.get_num_threads()
+    calls = []
+    original = weight_layout.split_row_linear
+    monkeypatch.setattr(weight_layout, "split_row_linear",
+                        lambda *args: calls.append(args[1].shape) or original(*args))
+    small, large = nn.Linear(64, 64), nn.Linear(512, 1024)  # 16 KB and 2 MB of float32
+    prepare_for_decoding(small), prepare_for_decoding(large)
+    try:
+        torch.set_num_threads(2)
+        small(torch.randn(1, 64)), large(torch.randn(1, 512))
+    finally:
+        torch.set_num_threads(threads)
+    assert calls == [(1024, 512)]
