@@ -206,21 +206,29 @@ def read_train_shakespeare(path: Path, source: str) -> list[Row]:
     generation = data["generation"]
     base = dict(source=source, page="", machine=machine, python=python, torch=torch)
     need(r"Training throughput, ours / reference", text, source, "the throughput line")
+    # The benchmark runs each arm once; a file with repeats records them as "pairs".
+    once = "" if data.get("pairs") else ", one run each"
+    ref = data["reference"]
+    # nanoGPT's wall time includes its start-up and step-0 evaluation; ours starts at step 0.
+    start = next((h["t"] for h in ref.get("history", []) if h["step"] == 0), 0.0)
+    late = ratios["time_to_target_vs_reference_wall"] * ref["wall_s"] / (ref["wall_s"] - start)
     return [
         Row("Training throughput on the reference recipe, ours / nanoGPT",
-            f"{ratios['throughput_vs_reference']:.2f}x", "≥ 1x", ratios["throughput_vs_reference"] >= 1,
+            f"{ratios['throughput_vs_reference']:.2f}x{once}", "≥ 1x", ratios["throughput_vs_reference"] >= 1,
             against=reference, **base),
-        Row(f"Wall time to validation loss {target}, fast recipe / nanoGPT recipe",
-            f"{ratios['time_to_target_vs_reference_wall']:.2f}", "≤ 0.55 (README: about half the time)",
-            ratios["time_to_target_vs_reference_wall"] <= 0.55, against=reference, **base),
+        Row(f"Wall time of the fast recipe to validation loss {target}, against nanoGPT's whole "
+            f"{ref['steps']:,}-step run, which ends at {ref['val_loss']:.3f}",
+            f"{ratios['time_to_target_vs_reference_wall']:.2f}; {late:.2f} without nanoGPT's first "
+            f"{start:.1f} s (start-up and its evaluation at step 0){once}", "≤ 0.55 (about half the time), both ways",
+            late <= 0.55, against=reference, **base),
         Row(f"Validation loss of the fast recipe on 200 fixed batches",
-            f"{fast['val_loss_final']:.3f}", f"≤ {target}", fast["val_loss_final"] <= target,
+            f"{fast['val_loss_final']:.3f}{once}", f"≤ {target}", fast["val_loss_final"] <= target,
             against="", **base),
         Row("Validation loss on 200 fixed batches, ours / nanoGPT on the same recipe",
-            f"{data['baseline']['val_loss_final']:.3f} / {data['reference']['val_loss_final']:.3f}",
+            f"{data['baseline']['val_loss_final']:.3f} / {data['reference']['val_loss_final']:.3f}{once}",
             "", None, against=reference, **base),
         Row("Generation with the KV cache inside the 64-token window, batch 1",
-            f"{generation['speedup']:.2f}x", "> 1x", generation["speedup"] > 1, against="", **base),
+            f"{generation['speedup']:.2f}x{once}", "> 1x", generation["speedup"] > 1, against="", **base),
     ]
 
 

@@ -58,6 +58,21 @@ def test_a_results_file_in_a_new_format_is_reported_naming_it(tmp_path):
                for m in unread(tmp_path))
 
 
+def test_the_training_time_row_says_what_it_divides_by():
+    data = json.loads((ROOT / "results" / "train_shakespeare.json").read_text())
+    ref, ratio = data["reference"], data["ratios"]["time_to_target_vs_reference_wall"]
+    start = next(h["t"] for h in ref["history"] if h["step"] == 0)
+    rows = READERS["results/train_shakespeare.md"](ROOT / "results" / "train_shakespeare.md",
+                                                   "results/train_shakespeare.md")
+    row = next(r for r in rows if r.measurement.startswith("Wall time"))
+    # nanoGPT's run never reached the target: the row names its whole run and its last loss.
+    assert f"whole {ref['steps']:,}-step run, which ends at {ref['val_loss']:.3f}" in row.measurement
+    fair = ratio * ref["wall_s"] / (ref["wall_s"] - start)
+    assert row.value.startswith(f"{ratio:.2f}; {fair:.2f} without") and fair > ratio
+    assert row.met == (fair <= 0.55)
+    assert all("one run each" in r.value for r in rows) == (not data.get("pairs"))
+
+
 def test_table_reads_a_markdown_table_by_header():
     rows = table("intro\n\n| Model | Loss |\n|:---|---:|\n| **a** | 1.5 |\n| b | 2 |\n\nMachine: x", "r.md")
     assert rows == [{"Model": "a", "Loss": "1.5"}, {"Model": "b", "Loss": "2"}]
