@@ -11,6 +11,7 @@ Shape legend: B batch, T time, C_in / C_out the layer's input / output width, r 
 
 # --8<-- [start:imports]
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -63,21 +64,40 @@ class LoRALinear(nn.Module):
         return y + (h @ self.lora_B.T) * self.scaling                # (B, T, C_out)
 
     @torch.no_grad()
-    def merge(self) -> None:
-        """W ← W + ΔW, rounded to W's dtype (in bf16, small entries of ΔW are lost)."""
+    def merge(self, max_lost: float = 0.01) -> float:
+        """W ← W + ΔW, added in at least fp32 and rounded once to W's dtype.
+
+        Returns the fraction of ΔW's non-zero entries that the rounding erased (W unchanged)
+        and warns above max_lost. In bf16 every |Δw| under half a unit in the last place of w
+        vanishes, however precisely the sum was formed; keep the adapter unmerged or merge
+        into fp16/fp32 weights when that fraction matters.
+        """
         if self.merged:
             raise RuntimeError("adapter is already merged; merging twice would add ΔW twice")
+        if not 0.0 <= max_lost <= 1.0:
+            raise ValueError(f"max_lost must be a fraction in [0, 1], got {max_lost}")
         W = self.base.weight
-        W.copy_((W.float() + self.delta_weight().float()).to(W.dtype))
+        work = torch.promote_types(W.dtype, torch.float32)  # never add below fp32 or W's own
+        delta = self.delta_weight().to(work)
+        merged = (W.to(work) + delta).to(W.dtype)
+        moved = delta != 0
+        lost = ((merged == W) & moved).sum().item() / max(int(moved.sum()), 1)
+        W.copy_(merged)
         self.merged = True
+        if lost > max_lost:
+            warnings.warn(f"merging into {W.dtype} erased {lost:.1%} of ΔW's non-zero entries "
+                          f"(max_lost={max_lost:.1%}); serve the adapter unmerged or merge into "
+                          f"float16/float32 weights", stacklevel=2)
+        return lost
 
     @torch.no_grad()
     def unmerge(self) -> None:
-        """W ← W − ΔW: undoes merge() up to rounding."""
+        """W ← W − ΔW: undoes merge() up to rounding (entries merge() erased stay as they were)."""
         if not self.merged:
             raise RuntimeError("adapter is not merged; unmerging would subtract ΔW from the base")
         W = self.base.weight
-        W.copy_((W.float() - self.delta_weight().float()).to(W.dtype))
+        work = torch.promote_types(W.dtype, torch.float32)
+        W.copy_((W.to(work) - self.delta_weight().to(work)).to(W.dtype))
         self.merged = False
 # --8<-- [end:layer]
 
@@ -117,9 +137,9 @@ def lora_layers(model: nn.Module) -> list[LoRALinear]:
     return [m for m in model.modules() if isinstance(m, LoRALinear)]
 
 
-def merge_lora(model: nn.Module) -> None:
-    for layer in lora_layers(model):
-        layer.merge()
+def merge_lora(model: nn.Module, max_lost: float = 0.01) -> list[float]:
+    """Merge every adapter; returns the fraction of ΔW each merge erased (see merge)."""
+    return [layer.merge(max_lost) for layer in lora_layers(model)]
 
 
 def unmerge_lora(model: nn.Module) -> None:

@@ -3,6 +3,7 @@ merge precision, and clear errors."""
 
 import copy
 import os
+import warnings
 
 import pytest
 import torch
@@ -149,21 +150,59 @@ def test_merge_then_unmerge_restores_w_in_fp32():
     assert ((base.weight - W0).abs() <= bound).all()
 
 
-def test_merging_in_bf16_loses_small_updates():
+def bf16_layer_with_small_update(std: float) -> tuple[LoRALinear, torch.Tensor, torch.Tensor]:
     torch.manual_seed(0)
     base = torch.nn.Linear(256, 256).to(torch.bfloat16)
     layer = LoRALinear(base, r=8, alpha=16)
     with torch.no_grad():
-        layer.lora_B.normal_(std=1e-4)  # a trained adapter's ΔW is small next to W
-    W0 = base.weight.detach().float().clone()
-    delta = layer.delta_weight().float()
-    layer.merge()
-    landed = base.weight.float() - W0
+        layer.lora_B.normal_(std=std)  # a trained adapter's ΔW is small next to W
+    return layer, base.weight.detach().double().clone(), layer.delta_weight().double()
+
+
+def test_merging_in_bf16_loses_small_updates_and_says_how_many():
+    layer, W0, delta = bf16_layer_with_small_update(1e-4)
+    with pytest.warns(UserWarning, match="erased .* of ΔW's non-zero entries"):
+        reported = layer.merge()
+    landed = layer.base.weight.double() - W0
     lost = (landed == 0) & (delta != 0)
-    # an update below half a bf16 ulp of W (2^-8 relative) rounds away entirely
-    small = delta.abs() < 2.0 ** -9 * W0.abs()
-    assert lost.float().mean() > 0.5
-    assert (lost | ~small).all()
+    assert reported == pytest.approx(lost[delta != 0].double().mean().item())
+    assert reported > 0.5
+    # an update below a quarter of W's bf16 spacing (2^-9..2^-8 |w|) always rounds away,
+    # even though merge() formed W + ΔW in fp32 before the single cast
+    assert lost[(delta != 0) & (delta.abs() < 2.0 ** -10 * W0.abs())].all()
+
+
+def test_wider_formats_keep_what_bf16_erases():
+    _, W0, delta = bf16_layer_with_small_update(1e-3)  # median |ΔW|/|W| about 0.5%
+    lost = {}
+    for dtype in (torch.bfloat16, torch.float16, torch.float32):
+        stored = W0.to(dtype)  # the same weights, stored in each format
+        merged = (stored.double() + delta).to(dtype)
+        lost[dtype] = ((merged == stored) & (delta != 0)).double().mean().item()
+    # fp16 has 3 more significand bits than bf16, fp32 16 more: each loses far fewer entries
+    assert lost[torch.float16] < lost[torch.bfloat16] / 4
+    assert lost[torch.float32] < 1e-3
+    # served unmerged, the update is added to the output and no entry of ΔW is lost
+    x = torch.randn(4, 256, dtype=torch.float64)
+    unmerged = x @ W0.T + x @ delta.T
+    assert_close(unmerged - x @ W0.T, x @ delta.T)
+
+
+def test_merge_below_the_threshold_is_silent_and_float64_stays_exact():
+    layer, _, _ = bf16_layer_with_small_update(1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert layer.merge(max_lost=1.0) > 0.5  # reported, not warned about
+    torch.manual_seed(0)
+    base = torch.nn.Linear(16, 16).double()
+    W0 = base.weight.detach().clone()
+    layer = LoRALinear(base, r=4, alpha=8)
+    with torch.no_grad():
+        layer.lora_B.normal_(std=1e-9)  # tiny, but far above float64's resolution
+    assert layer.merge() == 0.0
+    assert_close(base.weight, W0 + layer.delta_weight(), rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="max_lost"):
+        LoRALinear(torch.nn.Linear(8, 4), r=2, alpha=1).merge(max_lost=2.0)
 
 
 def test_bad_inputs_raise_clear_errors():
