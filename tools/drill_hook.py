@@ -142,6 +142,36 @@ def scan(markdown: str, chapter: str) -> tuple[list[Question], list[str]]:
     return questions, problems
 
 
+# Words of an author talking about the page's history, which an answer copied to the drill
+# page and the Anki cards must not carry: the reader gets the right statement, and the
+# Corrections page records what changed.
+AUTHOR_NOTE = re.compile(
+    r"\b(?:an?|the)\s+(?:earlier|previous|older)\s+(?:version|draft|edition|run)\b"
+    r"|\bwhat was wrong\b|\bwe\s+(?:previously|used to)\b|\bpreviously\s+(?:said|stated|claimed)\b"
+    r"|\b(?:this|the)\s+(?:page|section|table|chapter|answer)\s+(?:used to|once said|previously)\b",
+    re.I)
+
+
+def author_notes(markdown: str, chapter: str) -> list[str]:
+    """One message per interview answer that talks about the page's own history."""
+    lines = markdown.split("\n")
+    questions, _ = scan(markdown, chapter)
+    found = []
+    for question in questions:
+        body = [lines[question.line - 1]]
+        for line in lines[question.line:]:
+            if line.strip() and not line.startswith((" ", "\t")):
+                break
+            body.append(line)
+        # A note may wrap across lines: search the answer as one string.
+        match = AUTHOR_NOTE.search(" ".join(" ".join(body).split()))
+        if match:
+            found.append(f"{chapter}, line {question.line}: the answer to \"{question.title}\" "
+                         f"carries an author's note ({match.group(0)!r}); state the right fact "
+                         "and record the change on the Corrections page")
+    return found
+
+
 # ---------------------------------------------------------------------------------- HTML --
 
 def interview_details(content: str) -> list[tuple[int, int]]:

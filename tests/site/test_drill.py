@@ -19,7 +19,7 @@ from mkdocs.utils.yaml import yaml_load
 
 from tests.site.test_browser import SCREENSHOTS, Visit, base_url, browser  # noqa: F401 (fixtures)
 from tests.site.test_build_failures import build, scratch  # noqa: F401 (fixture)
-from tools.drill_hook import EXPORT, FORMATS, LEVELS, scan
+from tools.drill_hook import EXPORT, FORMATS, LEVELS, author_notes, scan
 from tools.pageblocks import DOCS, ROOT
 from tools.sitepages import SITE
 
@@ -70,6 +70,21 @@ def test_scan_ignores_questions_outside_the_interview_section_and_in_code():
             '<!-- drill: format=compare level=screen -->\n??? question "Real"\n    y\n')
     questions, problems = scan(text, "c.md")
     assert [q.title for q in questions] == ["Real"] and problems == []
+
+
+def test_author_notes_are_found_in_answers_only_even_across_lines():
+    text = ("# C\n\nAn earlier version of this page, outside the interview.\n\n"
+            "## Interview questions\n\n<!-- drill: format=compare level=screen -->\n"
+            '??? question "Q1"\n    Right. An earlier\n    version said otherwise.\n\n'
+            '<!-- drill: format=compare level=screen -->\n??? question "Q2"\n'
+            "    The version of this model released earlier.\n")
+    notes = author_notes(text, "c.md")
+    assert len(notes) == 1 and notes[0].startswith('c.md, line 8: the answer to "Q1"'), notes
+
+
+@pytest.mark.parametrize("chapter", sorted(p.name for p in DOCS.glob("*.md")))
+def test_no_answer_copied_to_the_drill_and_anki_carries_an_authors_note(chapter):
+    assert author_notes((DOCS / chapter).read_text(encoding="utf-8"), chapter) == []
 
 
 # --------------------------------------------------------------------- the strict build --
