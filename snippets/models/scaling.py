@@ -69,6 +69,13 @@ def chinchilla_loss(n_params: float, n_tokens: float, e: float = 1.69, a: float 
 
 
 # --8<-- [start:fit_optimum]
+# Approach 3's estimates as the paper's TeX source holds them (Besiroglu et al., 2024,
+# arXiv:2404.10102, refit from them): A = e^6.0073404, B = e^6.0179186, E = e^0.5267228.
+# The body prints them rounded (406.4, 410.7, 1.69, 0.34, 0.28), which moves the optimum.
+CHINCHILLA_UNROUNDED = dict(a=math.exp(6.0073404), b=math.exp(6.0179186), alpha=0.33917084,
+                            beta=0.2849083)
+
+
 def fit_optimal_split(flops: float, a: float = 406.4, b: float = 410.7, alpha: float = 0.34,
                       beta: float = 0.28) -> tuple[float, float]:
     """The (N, D) that minimise L = E + a / N^alpha + b / D^beta subject to 6 N D = flops.

@@ -10,7 +10,7 @@ from torch import nn
 from snippets.layers.attention import MultiHeadAttention
 from snippets.layers.feedforward import FeedForward
 from snippets.layers.normalization import RMSNorm
-from snippets.models.scaling import (chinchilla_loss, chinchilla_optimal, fit_optimal_split,
+from snippets.models.scaling import (CHINCHILLA_UNROUNDED, chinchilla_loss, chinchilla_optimal, fit_optimal_split,
                                      kaplan_loss_vs_params, kv_cache_bytes_per_token,
                                      llama_parameter_count, swiglu_hidden, training_flops)
 
@@ -67,6 +67,21 @@ def test_the_20_to_1_split_is_not_the_optimum_of_the_published_fit():
     n_hi, d_hi = fit_optimal_split(10 * C)
     assert math.log10(n_hi / n_opt) == pytest.approx(0.28 / 0.62)
     assert math.log10(d_hi / d_opt) == pytest.approx(0.34 / 0.62)
+
+
+def test_unrounded_constants_reproduce_table_2_and_move_the_optimum():
+    k = CHINCHILLA_UNROUNDED
+    # rounded to the paper's printed precision they are the body's constants
+    assert (round(k["a"], 1), round(k["b"], 1)) == (406.4, 410.7)
+    assert (round(k["alpha"], 2), round(k["beta"], 2)) == (0.34, 0.28)
+    # Table 2's a = 0.46 comes from the unrounded exponents; the rounded ones give 0.45
+    assert round(k["beta"] / (k["alpha"] + k["beta"]), 2) == 0.46
+    assert round(0.28 / 0.62, 2) == 0.45
+    C = 5.76e23
+    n_r, d_r = fit_optimal_split(C)
+    n_u, d_u = fit_optimal_split(C, **k)
+    assert n_u > 1.2 * n_r and d_u / n_u < 0.7 * (d_r / n_r)  # rounding biases towards data
+    assert d_u / n_u > 20  # but approach 3 still prefers more than 20 tokens per parameter
 
 
 def test_refit_of_besiroglu_et_al_gives_about_20_tokens_per_param():
