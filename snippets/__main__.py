@@ -35,11 +35,12 @@ PRESETS: dict[str, tuple[dict, dict]] = {
     "shakespeare-char": (dict(context_length=64, n_layers=4, n_heads=4, d_model=128, bias=False,
                               activation="gelu"),
                          dict()),
-    # our faster recipe on the same model: a larger batch and learning rate, a shorter schedule
+    # our faster recipe on the same model: a larger batch and learning rate, a shorter schedule,
+    # stopped at the first evaluation at or below the target loss
     "shakespeare-fast": (dict(context_length=64, n_layers=4, n_heads=4, d_model=128, bias=False,
                               activation="gelu"),
                          dict(batch_size=16, max_steps=1250, lr=4e-3, min_lr=4e-4, warmup_steps=50,
-                              eval_interval=50, eval_iters=15)),
+                              eval_interval=50, eval_iters=15, target_loss=1.88)),
 }
 
 
@@ -75,8 +76,9 @@ def check_writable(out: Path) -> None:
 
 
 def resume_config(args: argparse.Namespace, ckpt) -> TrainConfig:
-    """The saved run's settings, continued to --steps. A resumed run is the same run: a flag
-    that would change it (another learning rate, batch, model or tokenizer) is refused."""
+    """The saved run's settings, continued to their total. A resumed run is the same run: a
+    flag that would change it (another learning rate, batch, model, tokenizer or total) is
+    refused. --target-loss only says where to stop, so it may change."""
     saved = ckpt.train_config
     if saved is None:
         raise ValueError(f"{args.resume} has no training settings: it cannot resume")
@@ -100,12 +102,21 @@ def resume_config(args: argparse.Namespace, ckpt) -> TrainConfig:
         raise ValueError(f"--resume continues the saved run unchanged; these flags would change "
                          f"it: {'; '.join(conflicts)}. Drop them, or start a new run")
     step = int(ckpt.payload.get("step", 0))
-    steps = saved.max_steps if args.steps is None else args.steps
-    if steps <= step:
-        raise ValueError(f"the checkpoint is at step {step}; --steps {steps} leaves nothing to "
-                         f"train: give a total above {step}")
-    # the schedule stretches (or shrinks) to the new total; a warm-up never outlasts the run
-    return replace(saved, max_steps=steps, warmup_steps=min(saved.warmup_steps, steps))
+    if args.steps is not None and args.steps <= step:
+        raise ValueError(f"the checkpoint is at step {step}; --steps {args.steps} leaves nothing "
+                         f"to train: give a total above {step}")
+    if args.steps is not None and args.steps != saved.max_steps:
+        # the cosine is laid over the total: another total moves every later learning rate
+        raise ValueError(f"--steps {args.steps} would lay the cosine schedule over "
+                         f"{args.steps} steps instead of the checkpoint's {saved.max_steps}, and "
+                         f"the learning rate would jump at step {step}; resume without --steps, "
+                         f"or start a new run with --steps {args.steps}")
+    if step >= saved.max_steps:
+        raise ValueError(f"the checkpoint's run is complete ({step} of {saved.max_steps} steps); "
+                         f"to train longer, start a new run with a larger --steps")
+    if args.target_loss is not None:
+        return replace(saved, target_loss=args.target_loss)
+    return saved
 
 
 def fresh_config(args: argparse.Namespace) -> TrainConfig:
@@ -113,7 +124,7 @@ def fresh_config(args: argparse.Namespace) -> TrainConfig:
     merged = dict(train_kw)
     # `is not None`: 0 is a value (--seed 0), never "unset"
     for key, value in (("batch_size", args.batch_size), ("max_steps", args.steps),
-                       ("lr", args.lr), ("seed", args.seed)):
+                       ("lr", args.lr), ("seed", args.seed), ("target_loss", args.target_loss)):
         if value is not None:
             merged[key] = value
     if args.lr is not None:  # the floor of the cosine follows the peak (every preset: peak / 10)
@@ -127,15 +138,15 @@ def cmd_train(args: argparse.Namespace) -> None:
     device = check_device(args.device)
     out = Path(args.out)
     check_writable(out)  # everything that can be checked is checked before the long work
-    if args.resume:
-        ckpt = load_checkpoint(args.resume, map_location=device)
+    if args.resume:  # on the CPU first: under torchrun the rank's GPU is chosen by setup()
+        ckpt = load_checkpoint(args.resume, map_location="cpu")
         train_config = resume_config(args, ckpt)
     else:
         train_config = fresh_config(args)
     rank = distributed.setup(device)
     text = load_text(args.data)
     if args.resume:
-        tokenizer, model = ckpt.tokenizer, ckpt.model
+        tokenizer, model = ckpt.tokenizer, ckpt.model.to(device)
     else:
         if (args.tokenizer or DEFAULTS["tokenizer"]) == "char":
             tokenizer = CharTokenizer.train(text)
@@ -184,7 +195,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         bar.close()
     if rank.is_main:
         save_checkpoint(out, model, tokenizer, optimizer, train_config, state)
-        print(f"saved {out} at step {state.step}", file=sys.stderr)
+        reached = "" if state.step == train_config.max_steps else \
+            f" (validation loss reached the target {train_config.target_loss})"
+        print(f"saved {out} at step {state.step}{reached}", file=sys.stderr)
     distributed.teardown()
 
 
@@ -255,8 +268,12 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_number(int, 1, MAX_BATCH_SIZE))
     t.add_argument("--lr", type=_positive_float, help="peak learning rate")
     t.add_argument("--seed", type=_number(int, 0, 2**63 - 1), help="default: the preset's (1337)")
+    t.add_argument("--target-loss", type=_positive_float,
+                   help="stop at the first evaluation with a validation loss at or below this "
+                        "(default: the preset's; shakespeare-fast stops at 1.88)")
     t.add_argument("--device", default="cpu", help="cpu, cuda or mps")
-    t.add_argument("--resume", help="continue this checkpoint's run, with its settings, to --steps")
+    t.add_argument("--resume", help="continue this checkpoint's run, with its settings, to its "
+                                    "total number of steps")
     t.add_argument("--out", default="out/ckpt.pt", help="checkpoint path")
     t.set_defaults(func=cmd_train)
     g = sub.add_parser("generate", help="sample text from a checkpoint")

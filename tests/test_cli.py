@@ -26,13 +26,41 @@ def test_train_then_generate_is_deterministic_under_a_seed(tmp_path, data, capsy
     assert outs[0].startswith("First") and len(outs[0]) == len("First") + 30 + 1  # + newline
 
 
-def test_resume_continues_from_the_saved_step(tmp_path, data, capsys):
-    ckpt = tmp_path / "ckpt.pt"
-    assert main(["train", "--data", str(data), "--steps", "3", "--out", str(ckpt)]) == 0
-    assert main(["train", "--data", str(data), "--resume", str(ckpt), "--steps", "5",
-                 "--out", str(ckpt)]) == 0
-    assert "at step 5" in capsys.readouterr().err
-    assert torch.load(ckpt, weights_only=True)["step"] == 5
+def test_a_resumed_run_has_the_learning_rates_of_the_uninterrupted_run(tmp_path, data, monkeypatch):
+    import snippets.__main__ as cli
+
+    real_train, rates, stop = cli.train, [], {"at": None}
+
+    def recording(*args, on_step, **kwargs):  # the CLI's train(), with its rates recorded
+        def step(s, loss, lr):
+            rates.append((s, lr))
+            on_step(s, loss, lr)
+        return real_train(*args, on_step=step, stop_at=stop["at"], **kwargs)
+
+    monkeypatch.setattr(cli, "train", recording)
+    train = ["train", "--data", str(data), "--preset", "tiny"]
+    assert main(train + ["--steps", "12", "--out", str(tmp_path / "straight.pt")]) == 0
+    straight, rates[:] = list(rates), []
+    stop["at"] = 8  # interrupted after step 8, past the 6-step warm-up
+    assert main(train + ["--steps", "12", "--out", str(tmp_path / "c.pt")]) == 0
+    stop["at"] = None
+    assert main(["train", "--data", str(data), "--resume", str(tmp_path / "c.pt"),
+                 "--out", str(tmp_path / "c.pt")]) == 0
+    assert [s for s, _ in rates] == list(range(1, 13))
+    assert rates == straight  # the same rate at every step, across the resume point too
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 12
+
+
+def test_the_target_loss_stops_the_run_at_the_first_evaluation_that_reaches_it(tmp_path, data,
+                                                                             capsys):
+    from snippets.__main__ import PRESETS
+
+    assert PRESETS["shakespeare-fast"][1]["target_loss"] is not None  # the preset stops itself
+    ckpt = tmp_path / "c.pt"
+    assert main(["train", "--data", str(data), "--steps", "90", "--target-loss", "50",
+                 "--out", str(ckpt)]) == 0  # tiny preset: evaluations every 30 steps
+    assert "at step 30 (validation loss reached the target 50.0)" in capsys.readouterr().err
+    assert torch.load(ckpt, weights_only=True)["step"] == 30
 
 
 def test_bpe_tokenizer_option(tmp_path, data, capsys):
@@ -81,6 +109,8 @@ def run(argv: list[str], capsys) -> tuple[int, str]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A checkpoint at step 4 of a 6-step run, and one whose weights are NaN."""
+    import shutil
+
     from snippets.training.checkpoint import weights_sha256
 
     folder = tmp_path_factory.mktemp("cli")
@@ -88,6 +118,7 @@ def trained(tmp_path_factory):
     data.write_text(TEXT, encoding="utf-8")
     ckpt = folder / "ckpt.pt"
     assert main(["train", "--data", str(data), "--steps", "6", "--out", str(ckpt)]) == 0
+    shutil.copy(ckpt, folder / "done.pt")  # a finished run: 6 of 6 steps
     payload = torch.load(ckpt, weights_only=True)
     payload["step"] = 4
     torch.save(payload, ckpt)
@@ -121,6 +152,10 @@ BAD = [  # (arguments, what the error line must say, the last step that may run 
     ("train --resume {dir}/ckpt.pt --steps 3", "at step 4; --steps 3 leaves nothing to train",
      "args"),
     ("train --resume {dir}/ckpt.pt --steps 4", "at step 4; --steps 4 leaves nothing", "args"),
+    ("train --resume {dir}/ckpt.pt --steps 9", "--steps 9 would lay the cosine schedule over 9 "
+     "steps instead of the checkpoint's 6, and the learning rate would jump at step 4", "args"),
+    ("train --resume {dir}/done.pt", "the checkpoint's run is complete (6 of 6 steps)", "args"),
+    ("train --target-loss 0", "argument --target-loss: must be > 0, got 0", "args"),
     ("train --resume {dir}/nan.pt --steps 9", "NaN or inf", "args"),
     ("train --resume {dir}", "is a directory, not a checkpoint", "args"),
     ("train --data {dir}/short.txt", "the validation split has 28 tokens, fewer than one window "
@@ -213,6 +248,6 @@ def test_generation_without_a_newline_in_the_vocabulary_starts_from_a_known_toke
 def test_resume_with_the_same_settings_is_allowed(trained, capsys):
     out = trained / "resumed.pt"
     assert main(["train", "--data", str(trained / "text.txt"), "--resume", str(trained / "ckpt.pt"),
-                 "--steps", "5", "--lr", "0.003", "--preset", "tiny", "--tokenizer", "char",
+                 "--steps", "6", "--lr", "0.003", "--preset", "tiny", "--tokenizer", "char",
                  "--out", str(out)]) == 0
-    assert "at step 5" in capsys.readouterr().err
+    assert "at step 6" in capsys.readouterr().err

@@ -3,7 +3,9 @@
 A checkpoint holds tensors and plain values only: the model and optimiser state dicts, the
 model config as a dict, the tokenizer as JSON, the step and the random-number states. It is
 read with torch.load(weights_only=True), whose unpickler refuses every class outside a short
-allow-list, so a malicious file cannot execute code on load.
+allow-list: that closes pickle's code-execution path, as far as the installed PyTorch's
+unpickler has no bypass (CVE-2025-32434, fixed in 2.6, and CVE-2026-24747, fixed in 2.10,
+were two). For files from strangers, prefer safetensors.
 """
 
 # --8<-- [start:imports]
@@ -63,7 +65,9 @@ def save_checkpoint(path: str | Path, model: GPT, tokenizer: CharTokenizer | Byt
         "train_config": None if train_config is None else asdict(train_config),
         "step": 0 if state is None else state.step,
         "history": json.dumps([] if state is None else state.history),
-        "rng": {"torch": torch.get_rng_state(),
+        "rng": {"torch": torch.get_rng_state(),  # dropout on a CPU
+                # dropout on a GPU draws from this device's own stream
+                "cuda": torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None,
                 "batches": None if state is None else state.batch_rng.get_state()},
     }
     partial = path.with_name(path.name + ".partial")
@@ -92,7 +96,9 @@ class Checkpoint:
             raise CheckpointError("this checkpoint has no optimiser or RNG state: it cannot resume")
         try:
             optimizer.load_state_dict(self.payload["optimizer"])
-            torch.set_rng_state(rng["torch"])
+            torch.set_rng_state(rng["torch"].cpu())
+            if rng.get("cuda") is not None and torch.cuda.is_available():
+                torch.cuda.set_rng_state(rng["cuda"].cpu())  # the current device's stream
             batch_rng = torch.Generator()
             batch_rng.set_state(rng["batches"])
             return TrainState(step=int(self.payload["step"]), batch_rng=batch_rng,

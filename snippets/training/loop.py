@@ -35,6 +35,7 @@ class TrainConfig:
     eval_interval: int = 250
     eval_iters: int = 20
     seed: int = 1337
+    target_loss: float | None = None  # stop at the first evaluation at or below it
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_steps", "eval_interval", "eval_iters"):
@@ -44,6 +45,9 @@ class TrainConfig:
         if not lr_ok or self.grad_clip < 0 or self.weight_decay < 0:
             raise ValueError(f"need lr > 0, grad_clip >= 0, weight_decay >= 0; got lr={self.lr}, "
                              f"grad_clip={self.grad_clip}, weight_decay={self.weight_decay}")
+        if self.target_loss is not None and not (math.isfinite(self.target_loss)
+                                                 and self.target_loss > 0):
+            raise ValueError(f"target_loss must be a finite number > 0, got {self.target_loss}")
         lr_at(0, max_lr=self.lr, min_lr=self.min_lr, warmup_steps=self.warmup_steps,
               total_steps=self.max_steps)  # validates the schedule's arguments
 # --8<-- [end:config]
@@ -55,8 +59,8 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
     Decay pulls a weight towards zero. That regularises a projection matrix, but a bias or a
     norm's gain has no scale freedom to trade, and decay shrinks the rows of rare tokens, whose
-    only gradient is the small softmax push of a tied output head (minGPT's choice; nanoGPT
-    decays embeddings too).
+    only gradient is the small softmax push of a tied output head (early nanoGPT's choice for
+    its tied matrix; nanoGPT today decays every matrix, embeddings included).
     """
     no_decay: set[int] = set()
     for module in model.modules():
@@ -75,7 +79,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
-    # fused: one kernel updates every tensor, instead of about ten dispatches per tensor
+    # fused: one operation updates the whole list of tensors, not about ten per tensor
     return torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr,
                              betas=config.betas, fused=True)
 # --8<-- [end:param_groups]
@@ -159,7 +163,8 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: torch.
 
     Under torch.distributed every rank draws the same global batch and keeps its own slice,
     so N ranks see exactly the windows one process would, and DDP's gradient average equals
-    the single-process gradient of the global batch. on_eval returning True stops early.
+    the single-process gradient of the global batch. The run stops early at the first
+    evaluation whose validation loss reaches config.target_loss, or when on_eval returns True.
     """
     world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
     if config.batch_size % world:
@@ -193,7 +198,9 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: torch.
                    "val_loss": evaluate(raw, val_data, config.batch_size, T, config.eval_iters,
                                         seed=config.seed + 1)}
             state.history.append(row)
-            if on_eval is not None and on_eval(row):
+            stop_here = on_eval is not None and on_eval(row)
+            if stop_here or (config.target_loss is not None
+                             and row["val_loss"] <= config.target_loss):
                 break
     return state
 # --8<-- [end:train]
