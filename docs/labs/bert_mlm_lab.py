@@ -65,6 +65,8 @@ for ids in encoded:                                          # pack consecutive 
         rows.append([CLS, *current, SEP] + [PAD] * (T - 2 - len(current)))
         current = []
     current += ids
+if current:                                                  # the last, partly filled window
+    rows.append([CLS, *current, SEP] + [PAD] * (T - 2 - len(current)))
 data = torch.tensor(rows)                                    # (N, T)
 train, test = data[: int(0.9 * len(data))], data[int(0.9 * len(data)):]
 special_ids = [tok.stoi[s] for s in specials]
@@ -113,13 +115,14 @@ plt.show()
 # whatever the context, because predicting the frequency distribution is the first thing an MLM
 # learns. Set `steps` to 400 or more, and `mask_rates` to one rate, and run again: the guesses
 # start to depend on the words around the mask once the model leaves the plateau, which the
-# chapter's benchmark shows happening after about a hundred steps of a larger model.
+# chapter's benchmark shows happening within the first few hundred steps of a larger model.
 
 # %%
 model.eval()
 for probe in probes:
     words = probe.split()
-    ids = [CLS] + [MASK if w == "[MASK]" else tok.stoi.get(w, tok.stoi["[UNK]"]) for w in words] + [SEP]
+    pieces = [[MASK] if w == "[MASK]" else tok.encode(w) for w in words]   # WordPiece, as in training
+    ids = [CLS] + [i for p in pieces for i in p] + [SEP]
     x = torch.tensor([ids])
     with torch.no_grad():
         logits, _ = model(x)
