@@ -320,6 +320,26 @@ def linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 # --8<-- [end:linear]
 
 
+# --8<-- [start:linear_step]
+def linear_attention_step(state: tuple[torch.Tensor, torch.Tensor] | None, q: torch.Tensor,
+                          k: torch.Tensor, v: torch.Tensor,
+                          eps: float = 1e-6) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """Causal linear attention for one new token, as a recurrence: q, k (..., d_k) and
+    v (..., d_v) of that token, state (S (..., d_k, d_v), z (..., d_k)) or None before the first.
+    Returns (output (..., d_v), new state); the state's size does not grow with the tokens seen."""
+    if q.shape != k.shape or v.shape[:-1] != q.shape[:-1]:
+        raise ValueError(f"q, k need one shape and v their leading dims, got "
+                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    phi_q, phi_k = F.elu(q) + 1, F.elu(k) + 1
+    s_new, z_new = phi_k.unsqueeze(-1) * v.unsqueeze(-2), phi_k          # phi(k_i) v_i^T, phi(k_i)
+    if state is not None:
+        s_new, z_new = state[0] + s_new, state[1] + z_new                 # S_i = S_{i-1} + ...
+    num = (phi_q.unsqueeze(-2) @ s_new).squeeze(-2)                       # (..., d_v)
+    den = (phi_q * z_new).sum(-1, keepdim=True)                           # (..., 1)
+    return num / (den + eps), (s_new, z_new)
+# --8<-- [end:linear_step]
+
+
 # --8<-- [start:entropy]
 def attention_entropy(weights: torch.Tensor) -> torch.Tensor:
     """Entropy in nats of each attention row (..., T_q, T_k) -> (..., T_q).

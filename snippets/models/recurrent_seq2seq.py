@@ -30,6 +30,7 @@ class RecurrentSeq2SeqConfig:
     d_embed: int = 32         # C
     hidden: int = 64          # H, per direction in the encoder, and the decoder's width
     attention: bool = True    # False: one context vector for the whole source (the bottleneck)
+    bidirectional: bool = True  # False: a forward-only encoder (a control for the benchmark)
     impl: str = "ours"        # "torch": nn.GRU / nn.GRUCell (fused kernels, proven equal to ours)
 
     def __post_init__(self) -> None:
@@ -43,23 +44,24 @@ class RecurrentSeq2Seq(nn.Module):
     def __init__(self, cfg: RecurrentSeq2SeqConfig):
         super().__init__()
         C, H, V = cfg.d_embed, cfg.hidden, cfg.vocab_size
+        A = 2 * H if cfg.bidirectional else H                       # width of an annotation
         self.cfg = cfg
         self.embed = nn.Embedding(V, C)
         if cfg.impl == "ours":
-            self.encoder = Recurrent("gru", C, H, bidirectional=True)   # annotations (B, T_s, 2H)
+            self.encoder = Recurrent("gru", C, H, bidirectional=cfg.bidirectional)  # (B, T_s, A)
         else:
-            self.encoder = nn.GRU(C, H, bidirectional=True, batch_first=True)
-        self.bridge = nn.Linear(2 * H, H)                           # s_0 = tanh(W [h_fwd; h_bwd])
-        self.summary = nn.Linear(2 * H, 2 * H)                      # the fixed context (no attention)
-        self.attention = AdditiveAttention(d_q=H, d_k=2 * H, d_hidden=H) if cfg.attention else None
+            self.encoder = nn.GRU(C, H, bidirectional=cfg.bidirectional, batch_first=True)
+        self.bridge = nn.Linear(A, H)                               # s_0 = tanh(W [h_fwd; h_bwd])
+        self.summary = nn.Linear(A, A)                              # the fixed context (no attention)
+        self.attention = AdditiveAttention(d_q=H, d_k=A, d_hidden=H) if cfg.attention else None
         cell = GRUCell if cfg.impl == "ours" else nn.GRUCell
-        self.decoder = cell(C + 2 * H, H)                           # reads [y_{i-1}; c_i]
-        self.out = nn.Linear(H + 2 * H, V)                          # reads [s_i; c_i]
+        self.decoder = cell(C + A, H)                               # reads [y_{i-1}; c_i]
+        self.out = nn.Linear(H + A, V)                              # reads [s_i; c_i]
 
     def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """src (B, T_s) -> annotations (B, T_s, 2H), s_0 (B, H), fixed context (B, 2H)."""
-        annotations, h_n = self.encoder(self.embed(src))            # h_n (2, B, H)
-        last = torch.cat([h_n[0], h_n[1]], dim=-1)                  # both directions' summaries
+        """src (B, T_s) -> annotations (B, T_s, A), s_0 (B, H), fixed context (B, A)."""
+        annotations, h_n = self.encoder(self.embed(src))            # h_n (directions, B, H)
+        last = torch.cat(list(h_n), dim=-1)                         # every direction's final state
         return annotations, torch.tanh(self.bridge(last)), torch.tanh(self.summary(last))
 
     def step(self, y_prev: torch.Tensor, s: torch.Tensor, annotations: torch.Tensor,
@@ -69,7 +71,7 @@ class RecurrentSeq2Seq(nn.Module):
             context, weights = fixed, None                          # the same c at every step
         else:  # Bahdanau: score every annotation against the previous decoder state s_{i-1}
             context, weights = self.attention(s.unsqueeze(1), annotations, annotations)
-            context, weights = context.squeeze(1), weights.squeeze(1)  # (B, 2H), (B, T_s)
+            context, weights = context.squeeze(1), weights.squeeze(1)  # (B, A), (B, T_s)
         s = self.decoder(torch.cat([self.embed(y_prev), context], dim=-1), s)
         return self.out(torch.cat([s, context], dim=-1)), s, weights
 
@@ -127,16 +129,34 @@ def train_reverse_rnn(cfg: RecurrentSeq2SeqConfig, steps: int, batch: int = 64,
     return model
 
 
+def _correct(model: RecurrentSeq2Seq, length: int, n: int, seed: int,
+             teacher_forced: bool) -> torch.Tensor:
+    """(n, T_t) booleans, output token right or not, on n held-out strings (EOS included)."""
+    model.eval()
+    src, tgt_in, tgt_out = reverse_batch(20 * n, length, length,
+                                         torch.Generator().manual_seed(seed))
+    held = is_held_out(src)
+    src, tgt_in, tgt_out = src[held][:n], tgt_in[held][:n], tgt_out[held][:n]
+    if teacher_forced:                        # every step reads the true previous token
+        pred = model(src, tgt_in).argmax(-1)
+    else:                                     # every step reads the model's own previous token
+        pred, _ = model.greedy(src, tgt_out.shape[1])
+    return pred == tgt_out
+
+
 @torch.no_grad()
-def reverse_accuracy(model: RecurrentSeq2Seq, length: int, n: int = 200,
-                     seed: int = 1) -> tuple[float, float]:
+def reverse_accuracy(model: RecurrentSeq2Seq, length: int, n: int = 200, seed: int = 1,
+                     teacher_forced: bool = False) -> tuple[float, float]:
     """(exact-sequence accuracy, per-token accuracy) of greedy decoding, EOS included,
     on n strings from the held-out tenth that training never sees."""
-    model.eval()
-    src, _, tgt_out = reverse_batch(20 * n, length, length, torch.Generator().manual_seed(seed))
-    held = is_held_out(src)
-    src, tgt_out = src[held][:n], tgt_out[held][:n]
-    pred, _ = model.greedy(src, tgt_out.shape[1])
-    correct = pred == tgt_out                                       # (B, T_t)
+    correct = _correct(model, length, n, seed, teacher_forced)
     return correct.all(dim=1).float().mean().item(), correct.float().mean().item()
+
+
+@torch.no_grad()
+def position_accuracy(model: RecurrentSeq2Seq, length: int, n: int = 200, seed: int = 1,
+                      teacher_forced: bool = False) -> list[float]:
+    """Accuracy of each output position (the reversed digits, then EOS) on the same strings
+    as reverse_accuracy."""
+    return _correct(model, length, n, seed, teacher_forced).float().mean(dim=0).tolist()
 # --8<-- [end:train]

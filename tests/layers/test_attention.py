@@ -49,6 +49,18 @@ def test_matches_torch_causal():
     assert torch.all(weights.triu(diagonal=1) == 0)
 
 
+def test_causal_with_fewer_queries_than_keys_is_lower_right_unlike_torch_is_causal():
+    # Ours: the queries are the last T_q positions (a KV cache). torch's is_causal=True aligns
+    # the mask to the top left instead; its causal_lower_right bias is what ours computes.
+    from torch.nn.attention.bias import causal_lower_right
+    g = torch.Generator().manual_seed(3)
+    q, k, v = torch.randn(2, 3, 8, generator=g), torch.randn(2, 5, 8, generator=g), torch.randn(2, 5, 4, generator=g)
+    out, _ = scaled_dot_product_attention(q, k, v, is_causal=True)
+    assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=causal_lower_right(3, 5)))
+    top_left = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    assert (out - top_left).abs().max() > 0.1
+
+
 def test_causal_mask_with_cache_offset():
     # Two new queries at positions 3 and 4 of a 5-token sequence.
     assert causal_mask(2, 5).tolist() == [[True, True, True, True, False],
@@ -170,7 +182,7 @@ def test_mha_wrong_input_width_and_cache_overflow_raise():
 # ---- additive attention ---------------------------------------------------------------
 
 from snippets.layers.attention import (  # noqa: E402
-    AdditiveAttention, attention_entropy, kv_cache_bytes, linear_attention,
+    AdditiveAttention, attention_entropy, kv_cache_bytes, linear_attention, linear_attention_step,
     sliding_window_mask, tiled_attention,
 )
 
@@ -285,6 +297,22 @@ def test_linear_attention_equals_the_quadratic_kernel_form(is_causal):
     q, k, v = (torch.randn(2, 3, 7, 4, generator=g) for _ in range(3))
     assert_close(linear_attention(q, k, v, is_causal=is_causal),
                  linear_attention_by_definition(q, k, v, is_causal), atol=1e-5, rtol=1e-5)
+
+
+def test_linear_attention_step_by_step_equals_the_prefix_sum_form():
+    g = torch.Generator().manual_seed(11)
+    q, k, v = torch.randn(2, 3, 7, 4, generator=g), torch.randn(2, 3, 7, 4, generator=g), torch.randn(2, 3, 7, 5, generator=g)
+    state, outs = None, []
+    for t in range(7):
+        out, state = linear_attention_step(state, q[..., t, :], k[..., t, :], v[..., t, :])
+        outs.append(out)
+        assert state[0].shape == (2, 3, 4, 5) and state[1].shape == (2, 3, 4)  # constant size
+    assert_close(torch.stack(outs, dim=-2), linear_attention(q, k, v, is_causal=True))
+
+
+def test_linear_attention_step_names_bad_shapes():
+    with pytest.raises(ValueError, match="q, k need one shape"):
+        linear_attention_step(None, torch.randn(2, 4), torch.randn(2, 3), torch.randn(2, 4))
 
 
 def test_causal_linear_attention_does_not_see_the_future():
