@@ -46,8 +46,10 @@ for k in range(len(merges) + 1):
 # Now the same comparison on real text: every tokenizer is trained on the first part of tiny
 # Shakespeare and measured on a held-out passage. The character tokenizer is the baseline at one
 # token per character. WordPiece and Unigram are slow to train in pure Python, so they see a
-# smaller slice; WordPiece also spends its first entries on rare pairs (its score favours them),
-# so at a small vocabulary it compresses less than BPE and Unigram.
+# smaller slice. Our WordPiece ranks merges by the ratio score of the Hugging Face course, which
+# favours cohesive pairs (parts that rarely occur apart) whatever their count, so its first
+# entries are often rare and at a small vocabulary it compresses less than BPE and Unigram.
+# (The `tokenizers` library's WordPiece trainer merges by frequency, like BPE.)
 
 # %%
 text = tiny_shakespeare()

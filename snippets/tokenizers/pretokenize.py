@@ -2,8 +2,11 @@
 
 GPT-2 (Radford et al., 2019) splits letters, digits, punctuation and whitespace apart so that
 "dog", "dog." and "dog!" share the token "dog"; GPT-4's cl100k pattern (tiktoken) also
-caps digit runs at three and makes contractions case-insensitive. Needs the `regex` package
-for \\p{L} (any letter) and \\p{N} (any digit) and possessive quantifiers.
+caps digit runs at three and makes contractions case-insensitive. GPT4_PATTERN splits as the
+pattern tiktoken first published; its current copy is written with possessive quantifiers and a
+trailing-whitespace branch (\\s++$); only that branch changes the split, for whitespace at the
+end of a text.
+Needs the `regex` package for \\p{L} (any letter) and \\p{N} (any digit).
 """
 
 # --8<-- [start:imports]
