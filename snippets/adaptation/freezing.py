@@ -62,7 +62,9 @@ def unfreeze_schedule(n_blocks: int, epoch: int) -> int:
 # --8<-- [start:layerwise]
 def layerwise_lr_groups(model: nn.Module, lr: float, decay: float) -> list[dict]:
     """AdamW groups: lr · decay^(L − l) for block l (1-based), lr · decay^L for the embeddings
-    (a "block 0"), lr for everything else (final norm, head)."""
+    (a "block 0"), lr for everything above the blocks ("top": final norm, an untied head).
+    An output head tied to an embedding shares its matrix, so it trains at the lowest rate;
+    the group's name says so."""
     if not 0.0 < decay <= 1.0:
         raise ValueError(f"decay must be in (0, 1], got {decay}")
     blocks = list(blocks_of(model))
@@ -74,11 +76,14 @@ def layerwise_lr_groups(model: nn.Module, lr: float, decay: float) -> list[dict]
         seen.update(id(p) for p in block.parameters())
         groups.append({"params": params, "lr": lr * decay ** (L - l), "name": f"block {l}"})
     embeddings = [m.weight for m in model.modules() if isinstance(m, nn.Embedding)]
+    tied = any(isinstance(m, nn.Linear) and any(m.weight is e for e in embeddings)
+               for m in model.modules())
     seen.update(id(p) for p in embeddings)
     groups.insert(0, {"params": [p for p in embeddings if p.requires_grad],
-                      "lr": lr * decay ** L, "name": "embeddings"})
+                      "lr": lr * decay ** L, "name": "embeddings + tied head" if tied
+                      else "embeddings"})
     rest = [p for p in model.parameters() if id(p) not in seen and p.requires_grad]
-    groups.append({"params": rest, "lr": lr, "name": "head"})
+    groups.append({"params": rest, "lr": lr, "name": "top"})
     return [g for g in groups if g["params"]]
 
 
