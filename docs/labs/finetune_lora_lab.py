@@ -114,7 +114,10 @@ ax_a.legend()
 plt.show()
 
 # %% [markdown]
-# Things to try: `rank = 1` against `rank = 32` with `alpha = 8` (the scale $\alpha/r$ falls
-# 32-fold, and so does learning unless `lora_lr` rises); the same with `rslora = True`;
-# `targets = ["q_proj", "v_proj"]` (the LoRA paper's choice) against all six; and `full_lr`
+# Things to try: `rank = 1` against `rank = 32` with `alpha = 8`. The scale $\alpha/r$ falls
+# 32-fold, yet learning does not fall with it: Adam moves each entry of $A$ and $B$ by about
+# `lora_lr` per step whatever the scale, and $BA$ sums $r$ rank-one terms, so $\alpha/r$ keeps
+# the early update about the same size at every rank. Then the same with `rslora = True`, whose
+# $\alpha/\sqrt{r}$ lets the larger rank move further; `targets = ["q_proj", "v_proj"]` (the
+# LoRA paper's choice) against all six; and `full_lr`
 # at `1e-2`, where full fine-tuning forgets text A almost entirely.
