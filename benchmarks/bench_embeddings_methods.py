@@ -8,7 +8,8 @@ CBOW, the shifted-PMI check) or =fasttext trains one group and keeps the others'
 with no setting all run. All use the same vocabulary (min_count 5), width C = 100 and the same evaluation
 as the word2vec benchmark. PPMI-SVD: symmetric window 5 weighted as word2vec's shrinking window, context
 smoothing 0.75, U S^0.5. GloVe: window 10 weighted 1/d, x_max 100, alpha 0.75, AdaGrad 0.05.
-fastText: skip-gram over word + 3..6-gram vectors in 100,000 buckets. Also: how close SGNS's
+fastText: skip-gram over word + 3..6-gram vectors in 100,000 buckets, each row given the full error as
+in fastText and gensim. Per-item scores (pair cosines, analogy outcomes) are stored for paired comparisons. Also: how close SGNS's
 w . c comes to PMI(w, c) - log k on frequent pairs (Levy & Goldberg 2014).
 Writes results/embeddings_methods.md and .json.
 """
@@ -22,6 +23,7 @@ import torch
 from scipy.stats import pearsonr, spearmanr
 from threadpoolctl import threadpool_limits
 
+from benchmarks.bench_embeddings_paired import evaluation_sets, items
 from benchmarks.bench_embeddings_word2vec import CONFIG, evaluate
 from benchmarks.report import RESULTS, load_average, machine, write_markdown
 from snippets.embeddings.cooccurrence import cooccurrence
@@ -50,13 +52,14 @@ def main() -> None:
     if data.get("words") != n_words:
         data = {}   # measured on another corpus: start again
     data.update(words=n_words, plays=PLAYS)
-    for key in ("results", "seconds", "zero_rows", "loads"):
+    for key in ("results", "seconds", "zero_rows", "loads", "items"):
         data.setdefault(key, {})
     words, counts = build_vocab(sentences, METHOD_CONFIG.min_count)
     shell = Word2Vec(words, counts, METHOD_CONFIG)
     ids, sent = shell.encode(sentences)
     index = shell.index
     chosen = PARTS[part] if part else METHODS
+    sets = evaluation_sets()
     for name in chosen:
         load_before, start = load_average(), time.perf_counter()
         if name == "PPMI-SVD":
@@ -81,7 +84,9 @@ def main() -> None:
         data["zero_rows"][name] = int((~vectors.any(axis=1)).sum())
         alive = vectors.any(axis=1)
         row = np.cumsum(alive) - 1                            # old row -> row among the non-zero ones
-        data["results"][name] = evaluate(vectors[alive], {w: int(row[i]) for w, i in index.items() if alive[i]})
+        alive_index = {w: int(row[i]) for w, i in index.items() if alive[i]}
+        data["results"][name] = evaluate(vectors[alive], alive_index)
+        data["items"][name] = items(vectors[alive], alive_index, sets)   # for paired comparisons on the page
         data["loads"][name] = [load_before, load_average()]
         print(name, data["results"][name], f"{data['seconds'][name]:.0f} s", flush=True)
         if name == "SGNS":

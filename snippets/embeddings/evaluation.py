@@ -2,7 +2,8 @@
 
 Finkelstein et al. 2002 (WordSim-353), Hill et al. 2015 (SimLex-999), Mikolov et al. 2013
 (arXiv:1301.3781, the Google analogy set), Levy & Goldberg 2014 (CoNLL, 3CosAdd vs 3CosMul).
-Shapes: V vocabulary, C width, Q questions.
+Paired bootstrap (Efron and Tibshirani 1993) for comparing two models scored on the same items.
+Shapes: V vocabulary, C width, Q questions, B bootstrap resamples, n items.
 """
 
 # --8<-- [start:imports]
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from itertools import permutations
 
 import numpy as np
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
 from snippets.embeddings.text import gensim_data
 # --8<-- [end:imports]
@@ -81,7 +82,61 @@ def similarity_spearman(vectors: np.ndarray, index: dict[str, int],
         raise ValueError(f"only {len(covered)} of {len(pairs)} pairs covered by the vocabulary")
     cos = [float(unit[index[a]] @ unit[index[b]]) for a, b, _ in covered]
     return float(spearmanr(cos, [s for *_, s in covered]).statistic), len(covered), len(pairs)
+
+
+def pair_cosines(vectors: np.ndarray, index: dict[str, int],
+                 pairs: Sequence[tuple[str, str, float]]) -> np.ndarray:
+    """Cosine of every pair, NaN where a word is not covered: (n,), aligned with `pairs`."""
+    unit = unit_rows(vectors)
+    return np.array([float(unit[index[a]] @ unit[index[b]]) if a in index and b in index else np.nan
+                     for a, b, _ in pairs])
 # --8<-- [end:similarity]
+
+
+# --8<-- [start:bootstrap]
+def _paired(a: np.ndarray, b: np.ndarray, n_min: int) -> None:
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"paired scores need two 1-d arrays of one length, got {a.shape} and {b.shape}")
+    if len(a) < n_min:
+        raise ValueError(f"need at least {n_min} paired items, got {len(a)}")
+
+
+def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman rho of each row of x (B, n) with the same row of y (B, n), ties given mean ranks."""
+    rx, ry = rankdata(x, axis=1), rankdata(y, axis=1)
+    rx, ry = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
+    return (rx * ry).sum(1) / np.sqrt((rx**2).sum(1) * (ry**2).sum(1))
+
+
+def paired_bootstrap_spearman(cos_a: np.ndarray, cos_b: np.ndarray, human: np.ndarray, n_boot: int = 10_000,
+                              level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """rho_A - rho_B on the same n pairs, and its percentile interval from n_boot resamples of the pairs.
+
+    Each resample draws n pairs with replacement and scores *both* models on the same draw, so the
+    pairs that are easy or hard for both cancel in the difference: the interval is that of the
+    difference, usually much narrower than two separate intervals would suggest.
+    """
+    cos_a, cos_b, human = (np.asarray(x, dtype=np.float64) for x in (cos_a, cos_b, human))
+    _paired(cos_a, cos_b, 3)
+    _paired(cos_a, human, 3)
+    diff = float(spearmanr(cos_a, human).statistic - spearmanr(cos_b, human).statistic)
+    idx = np.random.default_rng(seed).integers(0, len(human), (n_boot, len(human)))   # (B, n)
+    boot = _spearman_rows(cos_a[idx], human[idx]) - _spearman_rows(cos_b[idx], human[idx])
+    boot = boot[np.isfinite(boot)]   # a draw with a constant column has no rank correlation
+    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return diff, float(low), float(high)
+
+
+def paired_bootstrap_accuracy(correct_a: np.ndarray, correct_b: np.ndarray, n_boot: int = 10_000,
+                              level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """acc_A - acc_B on the same n questions, and its percentile interval from resampled questions."""
+    a, b = np.asarray(correct_a, dtype=np.float64), np.asarray(correct_b, dtype=np.float64)
+    _paired(a, b, 1)
+    idx = np.random.default_rng(seed).integers(0, len(a), (n_boot, len(a)))          # (B, n)
+    boot = (a[idx] - b[idx]).mean(1)
+    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return float(a.mean() - b.mean()), float(low), float(high)
+# --8<-- [end:bootstrap]
 
 
 # --8<-- [start:analogy]
@@ -98,20 +153,41 @@ def analogy_predictions(unit: np.ndarray, q: np.ndarray, exclude: bool = True) -
     return scores.argmax(axis=1)
 
 
-def analogy_accuracy(vectors: np.ndarray, index: dict[str, int],
-                     questions: Sequence[tuple[str, str, str, str]], exclude: bool = True,
-                     batch: int = 2048) -> tuple[float, int, int]:
-    """Accuracy on the questions whose four words are in the vocabulary: (acc, covered, total)."""
+def analogy_correct(vectors: np.ndarray, index: dict[str, int],
+                    questions: Sequence[tuple[str, str, str, str]], exclude: bool = True,
+                    batch: int = 2048) -> np.ndarray:
+    """Per question: 1 right, 0 wrong, -1 not covered (a word outside the vocabulary). (Q,) int8."""
     unit = unit_rows(vectors)
+    covered = np.array([all(w in index for w in q) for q in questions], dtype=bool)
+    ids = np.array([[index[w] for w in q] for q, c in zip(questions, covered) if c], dtype=np.int64).reshape(-1, 4)
+    out = np.full(len(questions), -1, dtype=np.int8)
+    right = np.zeros(len(ids), dtype=np.int8)
+    for s in range(0, len(ids), batch):
+        right[s:s + batch] = analogy_predictions(unit, ids[s:s + batch, :3], exclude) == ids[s:s + batch, 3]
+    out[covered] = right
+    return out
+
+
+def query_word_share(vectors: np.ndarray, index: dict[str, int],
+                     questions: Sequence[tuple[str, str, str, str]]) -> float:
+    """Share of the covered questions whose unrestricted 3CosAdd answer is a, b or c itself."""
     ids = np.array([[index[w] for w in q] for q in questions if all(w in index for w in q)],
                    dtype=np.int64).reshape(-1, 4)
     if len(ids) == 0:
         raise ValueError(f"none of the {len(questions)} questions is covered by the vocabulary")
-    correct = 0
-    for s in range(0, len(ids), batch):
-        pred = analogy_predictions(unit, ids[s:s + batch, :3], exclude)
-        correct += int((pred == ids[s:s + batch, 3]).sum())
-    return correct / len(ids), len(ids), len(questions)
+    pred = analogy_predictions(unit_rows(vectors), ids[:, :3], exclude=False)
+    return float((pred[:, None] == ids[:, :3]).any(1).mean())
+
+
+def analogy_accuracy(vectors: np.ndarray, index: dict[str, int],
+                     questions: Sequence[tuple[str, str, str, str]], exclude: bool = True,
+                     batch: int = 2048) -> tuple[float, int, int]:
+    """Accuracy on the questions whose four words are in the vocabulary: (acc, covered, total)."""
+    right = analogy_correct(vectors, index, questions, exclude, batch)
+    covered = right >= 0
+    if not covered.any():
+        raise ValueError(f"none of the {len(questions)} questions is covered by the vocabulary")
+    return float(right[covered].mean()), int(covered.sum()), len(questions)
 
 
 def nearest(vectors: np.ndarray, words: Sequence[str], index: dict[str, int], query: str,

@@ -88,10 +88,14 @@ def oov_vector(table: torch.Tensor, n_words: int, word: str, min_n: int = 3, max
 def _sgns_subword_step(table: torch.Tensor, w_out: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor,
                        center: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor,
                        lr: float) -> torch.Tensor:
-    """SGNS where the centre's vector is the mean of its subword rows; each row gets err / S_word."""
+    """SGNS where the centre's vector is the mean of its S subword rows, and each row gets the *full* error.
+
+    The chain rule would give each row err / S. Facebook's fastText divides by S only for supervised
+    models (`normalizeGradient` in fasttext.cc), and gensim's `fasttext_fast_sentence_sg_neg` adds the
+    whole error to the word row and to every n-gram row; so do we, as word2vec's CBOW does.
+    """
     sub, m = ids[center], mask[center].to(table.dtype)                 # (P, S)
-    count = m.sum(1, keepdim=True)
-    v = (table[sub] * m[..., None]).sum(1) / count                      # (P, C)
+    v = (table[sub] * m[..., None]).sum(1) / m.sum(1, keepdim=True)    # (P, C)
     u = torch.cat([context[:, None], negatives], dim=1)
     u_vec = w_out[u]
     score = torch.einsum("pc,pkc->pk", v, u_vec)
@@ -100,7 +104,7 @@ def _sgns_subword_step(table: torch.Tensor, w_out: torch.Tensor, ids: torch.Tens
     g = (label - torch.sigmoid(score)) * lr
     g[:, 1:] *= negatives != context[:, None]
     loss = -torch.nn.functional.logsigmoid(torch.where(label > 0, score, -score)).sum(1).mean()
-    err = torch.einsum("pk,pkc->pc", g, u_vec) / count                  # spread over the rows
+    err = torch.einsum("pk,pkc->pc", g, u_vec)                          # the same for every row
     w_out.index_add_(0, u.reshape(-1), (g[:, :, None] * v[:, None, :]).reshape(-1, v.shape[1]))
     table.index_add_(0, sub[mask[center]], err[:, None, :].expand(-1, sub.shape[1], -1)[mask[center]])
     return loss

@@ -1,8 +1,9 @@
 """An inverted-file index (IVF): k-means cells, and a search that scans only the nprobe nearest cells.
 
-Jégou, Douze & Schmid 2011 (IEEE TPAMI, "Product quantization for nearest neighbor search")
-introduce the inverted file with a coarse k-means quantiser; faiss's IndexIVFFlat is this index
-with the vectors stored uncompressed. With nprobe = nlist every cell is scanned: exact search.
+An inverted file over k-means cells was used for image retrieval by Sivic & Zisserman 2003 ("Video
+Google", ICCV); Jégou, Douze & Schmid 2011 (IEEE TPAMI, "Product quantization for nearest neighbor
+search") paired it with product-quantised residuals (IVFADC), the design faiss follows. faiss's
+IndexIVFFlat is the inverted file alone, with the vectors stored uncompressed. With nprobe = nlist every cell is scanned: exact search.
 Shapes: N vectors, Q queries, C width, nlist cells.
 """
 

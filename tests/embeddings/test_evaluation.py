@@ -25,6 +25,8 @@ def test_analogy_needs_the_query_words_excluded():
     q = [("man", "woman", "king", "queen")]
     assert analogy_accuracy(v, index, q, exclude=True)[0] == 1.0
     assert analogy_accuracy(v, index, q, exclude=False)[0] == 0.0
+    from snippets.embeddings.evaluation import query_word_share
+    assert query_word_share(v, index, q) == 1.0      # the unrestricted answer is king, c itself
 
 
 def test_similarity_and_analogies_equal_gensim_keyedvectors():
@@ -61,3 +63,68 @@ def test_bad_input():
     v0[0] = 0
     with pytest.raises(ValueError, match="zero vector"):
         nearest(v0, words, index, "man")
+
+
+def test_paired_bootstrap_of_identical_models_is_exactly_zero():
+    from snippets.embeddings.evaluation import paired_bootstrap_accuracy, paired_bootstrap_spearman
+    rng = np.random.default_rng(0)
+    cos, human = rng.normal(size=50), rng.normal(size=50)
+    assert paired_bootstrap_spearman(cos, cos, human, n_boot=500) == (0.0, 0.0, 0.0)
+    right = rng.random(80) < 0.3
+    assert paired_bootstrap_accuracy(right, right, n_boot=500) == (0.0, 0.0, 0.0)
+
+
+def test_paired_bootstrap_spearman_agrees_with_scipy_and_is_narrower_than_the_marginal_error():
+    from scipy.stats import bootstrap, spearmanr
+
+    from snippets.embeddings.evaluation import paired_bootstrap_spearman
+    rng = np.random.default_rng(1)
+    n = 110
+    human = np.round(rng.uniform(0, 10, n), 1)           # ties, as in WordSim-353's scores
+    cos_a = 0.3 * human + rng.normal(size=n) * 3
+    cos_b = cos_a + rng.normal(size=n) * 0.8             # a second model that mostly agrees with the first
+    diff, low, high = paired_bootstrap_spearman(cos_a, cos_b, human, n_boot=4000, seed=0)
+    assert diff == pytest.approx(spearmanr(cos_a, human).statistic - spearmanr(cos_b, human).statistic)
+    theirs = bootstrap((cos_a, cos_b, human), lambda a, b, h: spearmanr(a, h).statistic - spearmanr(b, h).statistic,
+                       paired=True, vectorized=False, n_resamples=2000, method="percentile",
+                       rng=np.random.default_rng(0)).confidence_interval
+    assert low == pytest.approx(theirs.low, abs=0.02) and high == pytest.approx(theirs.high, abs=0.02)
+    # two models scored on the same pairs: the interval of the difference is much narrower than
+    # +-1.96 / sqrt(n - 1), the null standard error of one rho
+    assert high - low < 0.5 * 2 * 1.96 / np.sqrt(n - 1)
+
+
+def test_paired_bootstrap_accuracy_covers_the_difference_and_finds_a_real_one():
+    from snippets.embeddings.evaluation import paired_bootstrap_accuracy
+    rng = np.random.default_rng(2)
+    a = rng.random(2000) < 0.30
+    b = a & (rng.random(2000) < 0.8)                     # b loses a fifth of a's right answers, gains none
+    diff, low, high = paired_bootstrap_accuracy(a, b, n_boot=2000)
+    assert diff == pytest.approx(a.mean() - b.mean())
+    assert 0 < low < diff < high
+    assert paired_bootstrap_accuracy(np.ones(10), np.zeros(10), n_boot=200) == (1.0, 1.0, 1.0)
+
+
+def test_paired_bootstrap_refuses_unpaired_input():
+    from snippets.embeddings.evaluation import paired_bootstrap_accuracy, paired_bootstrap_spearman
+    with pytest.raises(ValueError, match="one length"):
+        paired_bootstrap_spearman(np.zeros(5), np.zeros(6), np.zeros(5))
+    with pytest.raises(ValueError, match="at least 3"):
+        paired_bootstrap_spearman(np.zeros(2), np.zeros(2), np.zeros(2))
+    with pytest.raises(ValueError, match="one length"):
+        paired_bootstrap_accuracy(np.zeros((2, 2)), np.zeros((2, 2)))
+
+
+def test_per_item_scores_agree_with_the_summaries():
+    from snippets.embeddings.evaluation import analogy_correct, pair_cosines, query_word_share
+    words, index, v = toy()
+    pairs = [(f"w{i}", f"w{i + 1}", float(i % 7)) for i in range(40)] + [("w1", "unknown", 3.0)]
+    cos = pair_cosines(v, index, pairs)
+    assert np.isnan(cos[-1]) and not np.isnan(cos[:-1]).any()
+    from scipy.stats import spearmanr
+    assert spearmanr(cos[:-1], [s for *_, s in pairs[:-1]]).statistic == pytest.approx(
+        similarity_spearman(v, index, pairs)[0])
+    questions = [("man", "woman", "king", "queen"), ("w1", "w2", "w3", "w4"), ("man", "zebra", "king", "queen")]
+    right = analogy_correct(v, index, questions)
+    assert right[2] == -1 and analogy_accuracy(v, index, questions)[0] == right[:2].mean()
+    assert 0.0 <= query_word_share(v, index, questions) <= 1.0

@@ -47,7 +47,7 @@ def test_bad_input():
         ngram_buckets("word", buckets=0)
 
 
-def test_subword_step_is_sgd_on_the_mean_of_the_rows():
+def test_subword_step_gives_every_row_the_full_error_as_fasttext_and_gensim_do():
     from snippets.embeddings.fasttext import _sgns_subword_step
     g = torch.Generator().manual_seed(0)
     table, w_out = torch.randn(12, 4, generator=g, dtype=torch.float64), torch.randn(3, 4, generator=g, dtype=torch.float64)
@@ -56,11 +56,17 @@ def test_subword_step_is_sgd_on_the_mean_of_the_rows():
     center, context, neg = torch.tensor([0, 1]), torch.tensor([2, 0]), torch.tensor([[1], [2]])
     t, o = table.clone().requires_grad_(), w_out.clone().requires_grad_()
     v = torch.stack([t[ids[c][mask[c]]].mean(0) for c in center.tolist()])
+    v.retain_grad()
     loss = -(torch.nn.functional.logsigmoid((v * o[context]).sum(-1)).sum()
              + torch.nn.functional.logsigmoid(-(v[:, None] * o[neg]).sum(-1)).sum())
     loss.backward()
     _sgns_subword_step(table, w_out, ids, mask, center, context, neg, lr=0.1)
-    torch.testing.assert_close(table, t.detach() - 0.1 * t.grad)
+    # each of a word's rows moves by the gradient with respect to the mean vector v, not v's gradient / S
+    expected = t.detach().clone()
+    for p, c in enumerate(center.tolist()):
+        expected.index_add_(0, ids[c][mask[c]], (-0.1 * v.grad[p]).expand(int(mask[c].sum()), -1))
+    torch.testing.assert_close(table, expected)
+    assert not torch.allclose(table, t.detach() - 0.1 * t.grad)   # the chain rule's err / S is not what runs
     torch.testing.assert_close(w_out, o.detach() - 0.1 * o.grad)
 
 
