@@ -92,7 +92,7 @@ class LoRALinear(nn.Module):
 
     @torch.no_grad()
     def unmerge(self) -> None:
-        """W ← W − ΔW: undoes merge() up to rounding (entries merge() erased stay as they were)."""
+        """W ← W − ΔW: undoes merge() up to rounding."""
         if not self.merged:
             raise RuntimeError("adapter is not merged; unmerging would subtract ΔW from the base")
         W = self.base.weight
