@@ -17,9 +17,13 @@
 # how the attention weights move. The weights are
 # $\operatorname{softmax}(q k^\top / (\tau \sqrt{d_k}) + M)$ with a temperature $\tau$ and a
 # mask $M$: $\tau < 1$ sharpens each row towards its largest score, $\tau > 1$ flattens it
-# towards uniform. The vectors are random stand-ins for token embeddings, so the pattern says
-# nothing about language; what matters is how each knob reshapes it. The chapter
+# towards uniform. The vectors are random stand-ins for token embeddings, projected by random
+# $W^Q$ and $W^K$ (with $q = k = x$ every token would mostly attend to itself), so the pattern
+# says nothing about language; what matters is how each knob reshapes it. The chapter
 # [Attention mechanism deep dive](../../attention_mechanism_deep_dive/) derives every piece.
+# Without a mask, attention does not know word order: permute the words and the rows and
+# columns permute with them ([positional encodings](../../transformer_architecture_complete/#positional-encodings)
+# are what the Transformer adds for that).
 
 # %%
 import matplotlib.pyplot as plt
@@ -39,12 +43,14 @@ torch.manual_seed(0)
 words = sentence.split()
 T = len(words)
 x = torch.randn(T, 16)  # (T, C)
+w_q, w_k = torch.randn(16, 16) / 4, torch.randn(16, 16) / 4  # random projections, entries var 1/C
+q, k = x @ w_q, x @ w_k  # (T, C) each
 masks = {"none": None, "causal": causal_mask(T), "window": sliding_window_mask(T, window)}
 mask = masks[mask_kind]
 
 fig, axes = plt.subplots(1, len(temperatures), figsize=(4.2 * len(temperatures), 4))
 for ax, tau in zip(axes, temperatures):
-    _, weights = scaled_dot_product_attention(x / tau, x, x, mask=mask)  # (T, T)
+    _, weights = scaled_dot_product_attention(q / tau, k, x, mask=mask)  # (T, T)
     ax.imshow(weights.numpy(), cmap="viridis", vmin=0, vmax=1)
     ax.set_xticks(range(T), words, rotation=60)
     ax.set_yticks(range(T), words)
@@ -58,7 +64,7 @@ fig.tight_layout()
 
 # %%
 for tau in temperatures:
-    _, weights = scaled_dot_product_attention(x / tau, x, x, mask=mask)
+    _, weights = scaled_dot_product_attention(q / tau, k, x, mask=mask)
     print(f"temperature {tau:>5}: mean row entropy {attention_entropy(weights).mean():.3f} nats")
 
 # %% [markdown]

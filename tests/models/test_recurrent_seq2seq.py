@@ -54,3 +54,25 @@ def test_torch_kernels_variant_equals_ours_on_the_same_weights():
     load_torch_weights(ours.encoder, fast.encoder)
     src, tgt_in, _ = reverse_batch(3, 6, 6, torch.Generator().manual_seed(2))
     torch.testing.assert_close(ours(src, tgt_in), fast(src, tgt_in))
+
+
+def test_position_accuracy_averages_to_token_accuracy_and_forcing_on_own_outputs_changes_nothing():
+    from snippets.models.recurrent_seq2seq import position_accuracy, reverse_accuracy
+    torch.manual_seed(3)
+    for bidirectional in (True, False):
+        model = RecurrentSeq2Seq(RecurrentSeq2SeqConfig(d_embed=8, hidden=12, attention=False,
+                                                        bidirectional=bidirectional))
+        by_position = position_accuracy(model, 6, n=40)
+        assert len(by_position) == 7                                  # 6 digits and EOS
+        _, token = reverse_accuracy(model, 6, n=40)
+        assert abs(sum(by_position) / 7 - token) < 1e-6
+        forced = position_accuracy(model, 6, n=40, teacher_forced=True)
+        assert forced[0] == by_position[0]                            # step 1 reads BOS either way
+
+
+def test_forward_only_encoder_gives_narrower_annotations():
+    model = RecurrentSeq2Seq(RecurrentSeq2SeqConfig(d_embed=8, hidden=12, bidirectional=False))
+    src, tgt_in, _ = reverse_batch(3, 6, 6, torch.Generator().manual_seed(0))
+    annotations, s0, fixed = model.encode(src)
+    assert annotations.shape == (3, 6, 12) and fixed.shape == (3, 12) and s0.shape == (3, 12)
+    assert model(src, tgt_in).shape == (3, 7, 13)
