@@ -123,10 +123,7 @@ def write(data: dict, vocab: int) -> None:
                         f"so its coverage is {coverage(results[name])}." for name, n in data["zero_rows"].items() if n)
     full = next((results[n] for n in ("SGNS", "CBOW", "fastText", "GloVe") if n in results), None)
     if full is not None:
-        n_ws = full["wordsim353"][1]
-        rows_md += ["", f"Coverage (the same vocabulary of {vocab:,} words for all): {coverage(full)}." + zero_note
-                    + f" On {n_ws} WordSim-353 pairs the standard error of a Spearman ρ is about "
-                    f"{1 / np.sqrt(max(n_ws - 1, 1)):.2f} (1/√(n − 1)): too coarse to rank the methods by it."]
+        rows_md += ["", f"Coverage (the same vocabulary of {vocab:,} words for all): {coverage(full)}." + zero_note]
     if "sgns_vs_spmi" in data:
         spmi = data["sgns_vs_spmi"]
         rows_md += ["", f"**SGNS vs shifted PMI** on {spmi['pairs']:,} frequent pairs: Pearson "
@@ -135,8 +132,8 @@ def write(data: dict, vocab: int) -> None:
                     f"{spmi['mean_pmi_minus_log_k']:.2f}."]
     loads = [float(x.split(" / ")[0]) for pair in data["loads"].values() for x in pair]
     rows_md += ["", f"The first {data['plays']} plays ({data['words']:,} words), {METHOD_CONFIG.epochs} epochs for "
-                f"the neural methods, 10 for GloVe. {machine()}; one thread; load average before and after each: "
-                + "; ".join(f"{name} {a} and {b}" for name, (a, b) in data["loads"].items())
+                f"the neural methods, 10 for GloVe. {machine()}; one thread; load average (1 min) "
+                f"{min(loads):.2f} to {max(loads):.2f} around the runs"
                 + (" (above the 2 cores: shared machine, times inflated)." if loads and max(loads) > 2 else ".")]
     write_markdown("embeddings_methods.md", rows_md)
 
