@@ -1,5 +1,5 @@
 """Held-out MLM loss and masked-token accuracy of the mini-BERT (benchmarks/bench_bert_mlm.py),
-for the warm-up run and the no-warm-up failure run, with the baselines as dashed lines and a
+for the main run, the no-warm-up failure run and its two controls, with the baselines as dashed lines and a
 dotted line where the learning rate starts to decay (when the results record the lr)."""
 
 import json
@@ -39,7 +39,7 @@ def draw() -> Figure:
         ax.set_xlabel("optimiser step")
         ax.spines[["top", "right"]].set_visible(False)
     ax_loss.set_ylim(top=base["uniform_loss"] + 0.2)
-    ax_loss.legend(frameon=False, fontsize=8, loc="center right")   # the runs, named once
+    ax_loss.legend(frameon=False, fontsize=8, loc="upper right")   # the runs, named once
     ax_acc.legend(frameon=False, fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
