@@ -27,7 +27,8 @@ def main() -> None:
     rows += ["", f"Delay d = {DELAY}, {SYMBOLS} symbols (chance {1 / SYMBOLS:.3f}), sequences of "
              f"{LENGTH}, an LSTM of width 32, {STEPS} Adam steps of batch 32 at lr 1e-2; accuracy "
              f"on 256 fresh sequences, run without truncation. k = {LENGTH} is full BPTT. "
-             f"{machine()}; load average {load_before} before."]
+             f"[^truncation-run]", "",
+             f"[^truncation-run]: {machine()}; load average {load_before} before."]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "rnn_truncation.json").write_text(json.dumps(
         {"delay": DELAY, "accuracy": accuracy, "chance": 1 / SYMBOLS}, indent=1) + "\n")

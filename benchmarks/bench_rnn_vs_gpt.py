@@ -66,22 +66,29 @@ def main() -> None:
     with ProcessPoolExecutor(2) as pool:
         lstm, gpt = pool.map(run, ["lstm", "gpt"])
     load_after = load_average()
+    data = {"budget_s": BUDGET_S, "lstm": lstm, "gpt": gpt, "load_before": load_before,
+            "load_after": load_after, "machine": machine()}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "rnn_vs_gpt.json").write_text(json.dumps(
-        {"budget_s": BUDGET_S, "lstm": lstm, "gpt": gpt, "load_before": load_before,
-         "load_after": load_after, "machine": machine()}, indent=1) + "\n")
+    (RESULTS / "rnn_vs_gpt.json").write_text(json.dumps(data, indent=1) + "\n")
+    write_markdown("rnn_vs_gpt.md", table(data))
+
+
+def table(data: dict) -> list[str]:
+    """The results table, with the run's bookkeeping in one footnote."""
+    lstm, gpt = data["lstm"], data["gpt"]
     rows = ["| Model | Parameters | Steps in the budget | Tokens seen | Validation bits per character |",
             "|---|---:|---:|---:|---:|"]
     for name, r in (("2-layer LSTM, width 256", lstm), ("GPT, 4 layers, width 128", gpt)):
         rows.append(f"| {name} | {r['parameters']:,} | {r['steps']:,} | "
                     f"{r['steps'] * BATCH * CONTEXT:,} | **{r['final_val_bpc']:.3f}** |")
-    rows += ["", f"Budget {BUDGET_S:.0f} CPU seconds each (evaluations included, checked every "
-             f"{EVAL} steps), batch {BATCH}, context {CONTEXT}, AdamW at {LR} after 50 warm-up steps, "
-             f"clipping at norm 1. Each model in its own process with one thread, both at once; wall "
-             f"time {lstm['wall_s']:.0f} s (LSTM) and {gpt['wall_s']:.0f} s (GPT). "
-             f"{machine()}; load average {load_before} before and {load_after} after (a shared "
-             f"machine: above 2, the cores were oversubscribed)."]
-    write_markdown("rnn_vs_gpt.md", rows)
+    rows += ["", f"Budget {data['budget_s']:.0f} CPU seconds each (evaluations included, checked "
+             f"every {EVAL} steps), batch {BATCH}, context {CONTEXT}, AdamW at {LR} after 50 warm-up "
+             f"steps, clipping at norm 1; each model in its own process with one thread, both at "
+             f"once. [^rnn-vs-gpt-run]", "",
+             f"[^rnn-vs-gpt-run]: Wall time {lstm['wall_s']:.0f} s (LSTM) and {gpt['wall_s']:.0f} s "
+             f"(GPT). {data['machine']}; load average {data['load_before']} before, "
+             f"{data['load_after']} after (above 2 the cores were shared with other jobs)."]
+    return rows
 
 
 if __name__ == "__main__":
