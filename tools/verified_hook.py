@@ -386,6 +386,23 @@ def bert_mlm_headline(rows: list[dict[str, str]], source: str) -> Row:
                "at least 2.5x the guess (the page's goal)", a >= 2.5 * b, source, "")
 
 
+def summary_rows(*labels: str, prefix: str = ""):
+    """every_row(), kept to the rows whose label starts with one of labels (a per-position
+    table's totals, say), each named with prefix."""
+    def read(path: Path, source: str) -> list[Row]:
+        rows = every_row()(path, source)
+        if rows and rows[0].value.startswith("not measured yet"):
+            return rows
+        kept = [r for r in rows if r.measurement.startswith(labels)]
+        if len(kept) != len(labels):
+            raise ResultsError(f"{source}: expected rows {labels}, found "
+                               f"{[r.measurement for r in rows]}; update its reader")
+        for r in kept:
+            r.measurement = prefix + r.measurement
+        return kept
+    return read
+
+
 # One reader per results file: the name as pages include it -> the function that reads it.
 READERS = {
     "results/parity.json": read_parity,
@@ -411,6 +428,8 @@ READERS = {
     "results/retrieval_ann.md": with_headline(hnsw_headline),
     "results/retrieval_qa.md": with_headline(retrieval_headline),
     "results/rnn_bottleneck.md": every_row(),
+    "results/rnn_bottleneck_positions.md": summary_rows(
+        "all tokens", "whole string", prefix="Reversal of 15 digits, held-out accuracy: "),
     "results/rnn_depth.md": every_row(),
     "results/rnn_truncation.md": every_row(),
     "results/rnn_vs_gpt.md": every_row(),

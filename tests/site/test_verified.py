@@ -73,6 +73,16 @@ def test_the_training_time_row_says_what_it_divides_by():
     assert all("one run each" in r.value for r in rows) == (not data.get("pairs"))
 
 
+def test_a_per_position_table_shows_its_totals_only_and_fails_without_them(tmp_path):
+    rows = READERS["results/rnn_bottleneck_positions.md"](
+        ROOT / "results" / "rnn_bottleneck_positions.md", "results/rnn_bottleneck_positions.md")
+    assert [r.measurement.rsplit(": ", 1)[1] for r in rows] == ["all tokens", "whole string"]
+    text = (ROOT / "results" / "rnn_bottleneck_positions.md").read_text()
+    (tmp_path / "r.md").write_text(text.replace("**whole string**", "**string**"))
+    with pytest.raises(ValueError, match="expected rows"):
+        READERS["results/rnn_bottleneck_positions.md"](tmp_path / "r.md", "r.md")
+
+
 def test_table_reads_a_markdown_table_by_header():
     rows = table("intro\n\n| Model | Loss |\n|:---|---:|\n| **a** | 1.5 |\n| b | 2 |\n\nMachine: x", "r.md")
     assert rows == [{"Model": "a", "Loss": "1.5"}, {"Model": "b", "Loss": "2"}]
