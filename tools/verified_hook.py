@@ -425,6 +425,7 @@ READERS = {
     "results/finetune_cost_gpt.md": every_row(),
     "results/finetune_dpo.md": every_row(),
     "results/finetune_forgetting.md": every_row(),
+    "results/finetune_validation.md": every_row(),
     "results/retrieval_ann.md": with_headline(hnsw_headline),
     "results/retrieval_qa.md": with_headline(retrieval_headline),
     "results/rnn_bottleneck.md": every_row(),

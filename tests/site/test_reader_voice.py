@@ -62,7 +62,7 @@ def test_no_page_lab_or_included_file_carries_author_notes(source):
 
 
 def test_the_generated_drill_and_its_anki_export_carry_no_author_notes():
-    generated = [SITE / "interview_drill" / "index.html", SITE / "interview_drill_anki.tsv"]
+    generated = [SITE / "interview_drill" / "index.html", SITE / "interview_drill" / EXPORT]
     missing = [str(p) for p in generated if not p.exists()]
     assert not missing, f"build the site first (make test does): {missing}"
     for path in generated:

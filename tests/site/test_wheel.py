@@ -57,6 +57,7 @@ def wheel(tmp_path_factory) -> Path:
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "snippets", source / "snippets", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "results", source / "results", ignore=shutil.ignore_patterns("__pycache__", "tmp"))
     out = tmp_path_factory.mktemp("dist")
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
          "--quiet", "--wheel-dir", str(out), str(source)], timeout=300)
@@ -97,8 +98,19 @@ def test_the_wheel_holds_every_module(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "snippets").rglob("*.py")}
     assert modules and modules <= names, f"missing from the wheel: {sorted(modules - names)}"
+    # the measurements the pages read travel as snippets.results (pyproject.toml maps results/)
+    stored = {f"snippets/results/{p.name}" for p in (ROOT / "results").glob("*.json")}
+    assert "snippets/results/__init__.py" in names and stored <= names, sorted(stored - names)
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "Name: modern-nlp-transformers" in metadata and "Requires-Dist: torch==" in metadata
+
+
+def test_the_package_list_names_every_folder_under_snippets():
+    # pyproject.toml lists the packages (it must, to map results/ into the package): a new
+    # folder under snippets/ that the list misses would be left out of the wheel
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "snippets").rglob("__init__.py")}
+    assert listed == folders | {"snippets.results"}
 
 
 def test_the_installed_package_comes_from_the_wheel(wheel, venv, tmp_path):

@@ -42,11 +42,12 @@ def data() -> torch.Tensor:
 
 def test_ddp_matches_one_process_with_the_same_global_batch(tmp_path):
     (tmp_path / "worker.py").write_text(WORKER)
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                    "--nproc_per_node", "2", str(tmp_path / "worker.py"), str(tmp_path)],
-                   check=True, cwd=ROOT, timeout=120, capture_output=True,
-                   env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
-                        "PATH": "/usr/bin:/bin"})
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc_per_node", "2", str(tmp_path / "worker.py"), str(tmp_path)],
+                         cwd=ROOT, timeout=120, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
+                              "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, f"torchrun failed:\n{run.stdout[-3000:]}\n{run.stderr[-6000:]}"
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0["world"] == r1["world"] == 2
     for a, b in zip(r0["params"], r1["params"]):
