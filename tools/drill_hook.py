@@ -53,6 +53,7 @@ QUESTION = re.compile(r'^\?\?\?\+?\s+question\b\s*(?:"(?P<title>.*)")?\s*$')
 ANNOTATION = re.compile(r"^\s*<!--\s*drill:(?P<body>.*?)-->\s*$")
 HTML_HEADING = re.compile(r'<h([1-6])\b[^>]*\bid="([^"]*)"[^>]*>(.*?)</h\1>', re.S)
 DETAILS_TAG = re.compile(r"<(/?)details\b[^>]*>")
+QUESTION_CLASS = re.compile(r'\bclass="[^"]*\bquestion\b')
 SUMMARY = re.compile(r"<summary\b[^>]*>(.*?)</summary>", re.S)
 TAGS = re.compile(r"<[^>]+>")
 
@@ -187,15 +188,16 @@ def interview_details(content: str) -> list[tuple[int, int]]:
     if start is None:
         return []
     end = len(content) if end is None else end
-    spans, depth, opened = [], 0, 0
+    spans, depth, opened, is_question = [], 0, 0, False
     for tag in DETAILS_TAG.finditer(content, start, end):
         if tag.group(1):
             depth -= 1
-            if depth == 0:
+            if depth == 0 and is_question:
                 spans.append((opened, tag.end()))
         else:
             if depth == 0:
-                opened = tag.start()
+                # other collapsibles (a section page's carried code) are not questions
+                opened, is_question = tag.start(), QUESTION_CLASS.search(tag.group(0)) is not None
             depth += 1
     return spans
 

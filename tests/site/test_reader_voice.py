@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.drill_hook import EXPORT
 from tools.pageblocks import DOCS, ROOT
 from tools.sitepages import SITE
 
