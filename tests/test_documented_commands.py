@@ -1,5 +1,5 @@
-"""Every `python -m snippets` and `torchrun ... -m snippets` command the README and chapter 9
-show parses, and every training command's global batch divides over its processes."""
+"""Every `python -m snippets` and `torchrun ... -m snippets` command the README and chapter 9's
+section pages show parses, and every training command's global batch divides over its processes."""
 
 import re
 import shlex
@@ -10,7 +10,7 @@ import pytest
 from snippets.__main__ import fresh_config, parser
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = ["README.md", "docs/building_mini_transformer.md"]
+DOCUMENTS = ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs" / "building_mini_transformer").glob("*.md"))]
 
 
 def documented_commands() -> list[tuple[str, str]]:

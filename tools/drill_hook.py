@@ -71,7 +71,7 @@ class Question:
 
     @property
     def key(self) -> str:
-        return f"{Path(self.chapter).stem}/{self.anchor}"
+        return f"{chapter_key(self.chapter)}/{self.anchor}"
 
 
 @dataclass
@@ -81,6 +81,11 @@ class Chapter:
     url: str
     questions: list[Question] = field(default_factory=list)
 
+
+def chapter_key(src: str) -> str:
+    """The chapter a page belongs to, as its entry page's stem: gpt_family for gpt_family.md
+    and for gpt_family/interview-questions.md alike."""
+    return Path(src).parts[0].removesuffix(".md")
 
 def slug(text: str) -> str:
     text = TAGS.sub("", html.unescape(text)).lower()
@@ -280,7 +285,9 @@ def on_nav(nav, config, files):
                     anchor += "-2"
                 used.add(anchor)
                 question.anchor = anchor
-            STATE.chapters[src] = Chapter(src, page.title or src, page.url, questions)
+            # a chapter's section pages sit under its nav section: the drill names the chapter
+            title = page.parent.title if page.parent is not None else page.title
+            STATE.chapters[src] = Chapter(src, title or src, page.url, questions)
     return nav
 
 
@@ -349,7 +356,7 @@ def page_markdown(chapters: list[Chapter], script: str) -> str:
     total = sum(len(c.questions) for c in chapters)
     controls = "".join([
         '<div class="drill-controls" id="drill-controls" hidden>',
-        select("chapter", "Chapter", [(Path(c.src).stem, c.title) for c in chapters]),
+        select("chapter", "Chapter", [(chapter_key(c.src), c.title) for c in chapters]),
         select("format", "Format", list(FORMATS.items())),
         select("level", "Level", list(LEVELS.items())),
         select("status", "Marked", [("unmarked", "Not marked yet"), ("unknown", "Unknown"),
@@ -407,7 +414,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 
 def card_html(chapter: Chapter, question: Question, answer: str) -> str:
-    stem = Path(chapter.src).stem
+    stem = chapter_key(chapter.src)
     link = get_relative_url(chapter.url, STATE.page_url) + "#" + question.anchor
     return (
         f'<details class="question drill-card" id="{stem}--{question.anchor}"'
@@ -455,14 +462,14 @@ def anki_tsv(cards, site_url: str) -> str:
              "#deck:Modern NLP & Transformers::Interview drill", "#tags column:3"]
     for chapter, question, _ in cards:
         link = urljoin(site_url or "", chapter.url) + "#" + question.anchor
-        answer = rewrite_answer(question.answer_html, f"{Path(chapter.src).stem}-{question.anchor}-", chapter.url,
+        answer = rewrite_answer(question.answer_html, f"{chapter_key(chapter.src)}-{question.anchor}-", chapter.url,
                                 chapter.url)
         # Absolute links, so that they work inside Anki.
         answer = re.sub(r'\b(href|src)="(?!#|[a-z]+:)([^"]*)"',
                         lambda m: f'{m.group(1)}="{urljoin(urljoin(site_url or "", chapter.url), m.group(2))}"',
                         answer)
         answer += f'<p><a href="{html.escape(link)}">{html.escape(chapter.title)}</a></p>'
-        tags = " ".join([f"chapter::{Path(chapter.src).stem}",
+        tags = " ".join([f"chapter::{chapter_key(chapter.src)}",
                          f"format::{question.format or 'none'}", f"level::{question.level or 'none'}"])
         lines.append("\t".join([anki_field(question.summary_html), anki_field(answer), tags]))
     return "\n".join(lines) + "\n"

@@ -1,6 +1,6 @@
 """MkDocs hook: the install box on every page names the address of the package's wheel.
 
-`includes/install_box.md` (included at the top of every page whose code imports `snippets`)
+`includes/install_box.md` (included once in each chapter's overview and on the landing page)
 says `pip install "modern-nlp-transformers[check,data] @ __WHEEL_URL__"`. The site URL is not
 fixed (the Pages workflow passes it), so this hook writes it in: site_url + dist/ + the wheel's
 file name, which follows from pyproject.toml's name and `snippets.__version__`. The Pages

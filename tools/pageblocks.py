@@ -4,8 +4,9 @@ Includes (``--8<--``) are expanded by pymdownx.snippets itself, configured from
 mkdocs.yml, before pytest-codeblocks' parser collects the blocks. Used by the root
 conftest.py (one test per block) and by the site tests (counts, page scripts, CPU kernels).
 
-Run as a program, it runs one page's blocks in order and compares what they print with the
-page (the CPU-kernel test starts it under other ATen kernels and thread counts):
+Run as a program, it runs one page's blocks in order (a chapter's overview: the whole chapter)
+and compares what they print with the page (the CPU-kernel test starts it under other ATen
+kernels and thread counts):
 
     python -m tools.pageblocks docs/gpt_family.md --threads 1 --capability DEFAULT
 
@@ -23,6 +24,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import re
 import sys
 import traceback
 from dataclasses import dataclass
@@ -117,6 +119,58 @@ def pages() -> list[Path]:
     return sorted(DOCS.rglob("*.md"))
 
 
+# --- Chapters: an overview page and its section pages -----------------------------------------
+# A chapter is docs/<chapter>.md (its overview, with a table that links its sections in reading
+# order) and docs/<chapter>/*.md. A section page runs on its own: it opens with a collapsed block
+# that repeats the part of the earlier sections' code it uses. Read as one chapter, that block
+# is code already run, so a chapter's run leaves it out.
+CARRIED_TITLE = '??? example "Run this page\'s code: the code from earlier sections that it uses"'
+
+
+def sections(overview: Path) -> list[Path]:
+    """A chapter's section pages in reading order: the links of its overview, first mention."""
+    folder = overview.with_suffix("")
+    found: list[Path] = []
+    for target in re.findall(rf"\]\({re.escape(folder.name)}/([\w-]+\.md)(?:#[^)]*)?\)",
+                             overview.read_text(encoding="utf-8")):
+        if folder / target not in found:
+            found.append(folder / target)
+    return found
+
+
+def carried_block(page: Path, blocks: list[PageBlock]) -> PageBlock | None:
+    """The block under CARRIED_TITLE at the top of a section page, if it has one."""
+    lines = page.read_text(encoding="utf-8").split("\n")
+    if not blocks or CARRIED_TITLE not in lines[:4]:
+        return None
+    title = lines.index(CARRIED_TITLE) + 1
+    return blocks[0] if title < blocks[0].lineno <= title + 8 else None
+
+
+def units() -> list[Path]:
+    """What runs as one script: each page that is not a section, a chapter as its overview."""
+    return [page for page in pages() if page.parent == DOCS or not page.parent.with_suffix(".md").exists()]
+
+
+def unit_blocks(page: Path) -> list[PageBlock]:
+    """The blocks of a page; for a chapter's overview, those of the overview and then of every
+    section in reading order, without the code each section carries from the ones before it."""
+    blocks = python_blocks(page)
+    for section in sections(page):
+        own = python_blocks(section)
+        carried = carried_block(section, own)
+        blocks += [b for b in own if b is not carried]
+    missing = sorted(set(page.with_suffix("").glob("*.md")) - set(sections(page)))
+    if missing:
+        raise PageError(f"{page.name}: section pages that its overview does not link: "
+                        f"{[p.name for p in missing]}")
+    return blocks
+
+
+def unit_script(page: Path) -> str:
+    return "\n\n".join(block.code for block in unit_blocks(page))
+
+
 def page_script(page: Path) -> str:
     """All of a page's Python blocks joined into the script a reader gets by copying them."""
     return "\n\n".join(block.code for block in python_blocks(page))
@@ -195,8 +249,9 @@ def code_trains(code: str) -> bool:
 
 
 def training_pages() -> list[Path]:
-    """The pages whose blocks train a model (and so may print kernel-dependent numbers)."""
-    return [page for page in pages() if code_trains(page_script(page))]
+    """The pages and chapters (units()) whose blocks train a model, and so may print
+    kernel-dependent numbers."""
+    return [page for page in units() if code_trains(unit_script(page))]
 
 
 # --- Running a page's blocks outside pytest -------------------------------------------------
@@ -241,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.blocks is not None:
         blocks = [PageBlock(**b) for b in json.loads(args.blocks.read_text(encoding="utf-8"))]
     else:
-        blocks = python_blocks(args.page)
+        blocks = unit_blocks(args.page)
     failures = check_blocks(blocks)
     for failure in failures:
         print(failure)

@@ -21,6 +21,7 @@ published one must still be linked.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,21 +53,24 @@ VAGUE = ("previous", "next", "preceding", "following")
 # Sections of the landing page that may name unpublished chapters (the guide's outline).
 OUTLINE_SECTIONS = ("The chapters", "Recommended study order")
 
-NAV_CHAPTER = re.compile(r'^\s*-\s*"?\d+\.\s*[^":]+"?\s*:\s*(\S+\.md)\s*$')
 NAV_PAGE = re.compile(r"^\s*-\s*(?:\"[^\"]*\"|[^:\"]+)\s*:\s*(\S+\.md)\s*$")
 LINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
 def published_chapters(mkdocs_yml: str) -> set[str]:
-    """Chapter files in the nav: entries titled "N. Title"."""
-    nav = mkdocs_yml.split("\nnav:", 1)[1]
-    return {m.group(1) for line in nav.splitlines() if (m := NAV_CHAPTER.match(line))}
+    """Chapter files in the nav (a chapter's entry page; its sections live in docs/<chapter>/)."""
+    return set(nav_pages(mkdocs_yml)) & set(CHAPTERS)
 
 
 def nav_pages(mkdocs_yml: str) -> list[str]:
     nav = mkdocs_yml.split("\nnav:", 1)[1]
-    return [m.group(1) for line in nav.splitlines()
-            if (m := NAV_PAGE.match(line)) and "/" not in m.group(1)]
+    return [m.group(1) for line in nav.splitlines() if (m := NAV_PAGE.match(line))]
+
+
+def chapter_of(page: str) -> str:
+    """The chapter a page belongs to: itself, or the entry page of the folder it sits in."""
+    folder = page.rpartition("/")[0]
+    return f"{folder}.md" if folder else page
 
 
 def prose(markdown: str, drop_sections: tuple[str, ...] = ()) -> str:
@@ -120,11 +124,16 @@ def mentions(text: str) -> list[Mention]:
     return found
 
 
-def links(text: str) -> list[tuple[int, int, str]]:
+def links(text: str, page: str = "x.md") -> list[tuple[int, int, str]]:
+    """(start, end, chapter or page linked, relative to docs/) for each link in text; a link
+    into one of a chapter's section pages counts as a link to that chapter."""
     out = []
+    folder = page.rpartition("/")[0]
     for m in LINK.finditer(text):
-        target = m.group(2).split("#", 1)[0].removeprefix("./")
-        out.append((m.start(), m.end(), target))
+        target = m.group(2).split("#", 1)[0]
+        if target and not re.match(r"^[a-z]+:", target):
+            target = posixpath.normpath(posixpath.join(folder, target))
+        out.append((m.start(), m.end(), chapter_of(target) if chapter_of(target) in CHAPTERS else target))
     return out
 
 
@@ -133,16 +142,16 @@ def problems(page: str, markdown: str, published: set[str]) -> list[str]:
     errors: list[str] = []
     full = prose(markdown)
     outline_free = prose(markdown, OUTLINE_SECTIONS) if page == "index.md" else full
-    for start, end, target in links(full):
+    for start, end, target in links(full, page):
         if target in CHAPTERS and target not in published:
             errors.append(f"{page}: links to unpublished chapter {target}: {full[start:end]!r}")
-    page_links = links(full)
+    page_links = links(full, page)
     for m in mentions(full):
         if m.chapter is None:
             errors.append(f"{page}: {m.text!r} names no chapter; link the chapter by its title")
             continue
-        if m.chapter == page:
-            continue  # a page may name itself
+        if m.chapter == chapter_of(page):
+            continue  # a page may name its own chapter
         linked = any(s <= m.start and m.end <= e and target == m.chapter
                      for s, e, target in page_links)
         if m.chapter in published and not linked:
@@ -201,3 +210,13 @@ def test_the_landing_page_outline_may_name_unpublished_chapters_but_nowhere_else
             "1. **The BERT family**: encoders.\n\n## Prerequisites\n\nThe BERT chapter.\n")
     errors = problems("index.md", page, {"gpt_family.md"})
     assert len(errors) == 1 and "BERT chapter" in errors[0]
+
+
+def test_a_section_page_links_chapters_relative_to_its_folder():
+    published = {"gpt_family.md", "tokenization.md"}
+    page = "gpt_family/decoding.md"
+    good = ("[The tokenization chapter](../tokenization/bpe.md#merges) and "
+            "[the GPT chapter's overview](../gpt_family.md); the GPT chapter is this one.")
+    assert problems(page, good, published) == []
+    bad = "[The tokenization chapter](tokenization.md), which from here is a missing page."
+    assert problems(page, bad, published) != []

@@ -82,7 +82,7 @@ def test_author_notes_are_found_in_answers_only_even_across_lines():
     assert len(notes) == 1 and notes[0].startswith('c.md, line 8: the answer to "Q1"'), notes
 
 
-@pytest.mark.parametrize("chapter", sorted(p.name for p in DOCS.glob("*.md")))
+@pytest.mark.parametrize("chapter", sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")))
 def test_no_answer_copied_to_the_drill_and_anki_carries_an_authors_note(chapter):
     assert author_notes((DOCS / chapter).read_text(encoding="utf-8"), chapter) == []
 

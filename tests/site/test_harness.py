@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.pageblocks import ROOT
+from tools.pageblocks import ROOT, python_blocks
 
 FENCE = "```"
 
@@ -93,3 +93,23 @@ def test_shell_fence_is_refused(scratch):
 def test_skip_marker_is_refused(scratch):
     result = run_page(scratch, "<!--pytest.mark.skip-->\n~~~python\nprint(1)\n~~~\n")
     assert result.returncode != 0 and "never skipped" in result.stdout
+
+
+def test_a_chapter_read_whole_runs_each_block_once():
+    # the chapter's script is its sections' blocks in reading order, each section's carried
+    # block left out: no block appears twice, and every section page of the folder is linked
+    from tools.pageblocks import carried_block, sections, unit_blocks, units
+
+    chapters = [u for u in units() if u.with_suffix("").is_dir()]
+    assert len(chapters) == 9
+    for overview in chapters:
+        blocks = unit_blocks(overview)
+        assert len({(b.page, b.lineno) for b in blocks}) == len(blocks)
+        order = [overview, *sections(overview)]
+        for k, section in enumerate(order[1:], start=1):
+            carried = carried_block(section, python_blocks(section))
+            if carried is not None:  # repeats earlier code only: every line ran before it
+                before = {p.relative_to(ROOT).as_posix() for p in order[:k]}
+                earlier = "\n".join(b.code for b in blocks if b.page in before)
+                lines = [line for line in carried.code.splitlines() if line.strip()]
+                assert all(line in earlier for line in lines), section

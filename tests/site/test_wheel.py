@@ -31,7 +31,8 @@ from pathlib import Path
 import pytest
 
 from tools.install_box_hook import PLACEHOLDER, on_page_content, wheel_name
-from tools.pageblocks import DOCS, ROOT, PageBlock, dump_blocks, page_script, pages, python_blocks, training_pages
+from tools.pageblocks import (DOCS, ROOT, PageBlock, dump_blocks, page_script, pages, training_pages,
+                              unit_blocks, unit_script, units)
 
 BOX = ROOT / "includes" / "install_box.md"
 INCLUDE_LINE = '--8<-- "includes/install_box.md"'
@@ -40,6 +41,9 @@ WORKFLOW = ROOT / ".github" / "workflows" / "site.yml"
 # so that one page with a broken include cannot stop this module from being collected)
 USES_SNIPPETS = re.compile(r'^\s*(from|import) snippets\b|--8<-- "snippets/', re.M)
 PAGES = [p for p in pages() if USES_SNIPPETS.search(p.read_text(encoding="utf-8"))]
+# what runs from the wheel: each such page, a chapter as one script (tools/pageblocks.units)
+UNITS = [u for u in units() if USES_SNIPPETS.search(unit_script(u) + u.read_text(encoding="utf-8"))
+         or any(p in PAGES for p in u.with_suffix("").glob("*.md"))]
 TRAINING_PAGES = set(training_pages())
 # (ATEN_CPU_CAPABILITY, threads, what torch must then report) for the pages that train
 WHEEL_VARIANT = ("default", 2, "DEFAULT")
@@ -127,15 +131,17 @@ def test_the_installed_package_comes_from_the_wheel(wheel, venv, tmp_path):
     assert ROOT not in location.parents
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+@pytest.mark.parametrize("page", UNITS, ids=lambda p: str(p.relative_to(DOCS)))
 def test_page_runs_from_the_installed_wheel(page, venv, tmp_path):
-    """Every block, in order, with its printed output compared with the page's.
+    """Every block, in order, with its printed output compared with the page's; a chapter runs
+    as one script (its sections in order, without the code each repeats from the ones before
+    it), while conftest.py runs each section page on its own.
 
     A page that trains runs here under ATen's scalar kernels with 2 threads, while the
     in-process run (conftest.py) uses this machine's kernels: one run proves both that the
     wheel is complete and that the page prints the same on another CPU (test_cpu_kernels.py
     runs only the settings that neither run covers)."""
-    blocks = python_blocks(page)
+    blocks = unit_blocks(page)
     check = ("import pathlib as _pathlib, snippets as _snippets\n"
              f"assert _pathlib.Path({str(venv.resolve())!r}) in _pathlib.Path(_snippets.__file__).resolve().parents, "
              "_snippets.__file__\n")
@@ -156,9 +162,19 @@ def test_page_runs_from_the_installed_wheel(page, venv, tmp_path):
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
 def test_every_page_that_imports_snippets_says_how_to_install_it(page):
-    assert INCLUDE_LINE in page.read_text(encoding="utf-8").split("\n## ")[0], (
-        f"{page.relative_to(ROOT)} imports snippets: include the install box before its first section "
-        f"with the line {INCLUDE_LINE}")
+    """A chapter's overview holds the install box, once; each of its section pages opens by
+    pointing there."""
+    if page.parent == DOCS:
+        entry, top = page, page.read_text(encoding="utf-8").split("\n## ")[0]
+    else:
+        entry, top = page.parent.with_suffix(".md"), page.read_text(encoding="utf-8").split("\n```")[0]
+        assert f"](../{entry.name})" in top, (
+            f"{page.relative_to(ROOT)} imports snippets: open it with a link to {entry.name}, "
+            f"whose install box says how to install the package")
+        top = entry.read_text(encoding="utf-8").split("\n## ")[0]
+    assert INCLUDE_LINE in top, (
+        f"{entry.relative_to(ROOT)}: include the install box before its first section with the "
+        f"line {INCLUDE_LINE}")
 
 
 def test_the_box_names_the_wheel_on_the_site_and_the_workflow_puts_it_there():
