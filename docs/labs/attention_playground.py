@@ -22,7 +22,7 @@
 # says nothing about language; what matters is how each knob reshapes it. The chapter
 # [Attention mechanism deep dive](../../attention_mechanism_deep_dive/) derives every piece.
 # Without a mask, attention does not know word order: permute the words and the rows and
-# columns permute with them ([positional encodings](../../transformer_architecture_complete/#positional-encodings)
+# columns permute with them ([positional encodings](../../transformer_architecture_complete/positional-encodings/)
 # are what the Transformer adds for that).
 
 # %%
