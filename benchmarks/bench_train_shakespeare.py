@@ -237,7 +237,9 @@ def markdown(r: dict) -> str:
         f"| {fast['tokens_per_s']:,.0f} | {fast['wall_s']:.1f} |",
         "",
     ]
-    runs = f"median of {n} interleaved rounds" if n > 1 else "one run of each arm"
+    spread = sorted(row["throughput_vs_reference"] for row in s["pairs"])
+    runs = (f"median of {n} interleaved rounds; the rounds gave {spread[0]:.2f}x to {spread[-1]:.2f}x"
+            if n > 1 else "one run of each arm")
     line = (f"Training throughput, ours / reference: **{s['throughput_vs_reference']:.2f}x** "
             f"({runs}).")
     if "reference_s" in s["pairs"][0]:
