@@ -177,11 +177,67 @@ def bert_check() -> dict:
                  "transformers BertForMaskedLM", max_diff(mine[real], theirs[real]), 1e-5)
 
 
+def llama_check() -> dict:
+    from snippets.models.float64_reference import llama_in_dtype
+    from snippets.models.llama import from_hf_llama, llama_config_from_hf
+
+    hf_config = transformers.LlamaConfig(
+        vocab_size=61, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=40,
+        rms_norm_eps=1e-5, bos_token_id=None, eos_token_id=None, pad_token_id=None,
+        attn_implementation="sdpa")
+    torch.manual_seed(0)
+    reference = llama_in_dtype(transformers.LlamaForCausalLM(hf_config).double().eval())
+    ours = from_hf_llama(reference.state_dict(), llama_config_from_hf(hf_config)).eval()
+    idx = torch.randint(0, 61, (3, 20), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        value = max_diff(ours(idx)[0], reference(idx).logits)
+    return check("Llama-style decoder logits, GQA 2 of 4 heads, 2 layers (float64)", "gpt_family.md",
+                 "transformers LlamaForCausalLM", value, 1e-10)
+
+
+def mixtral_checks() -> list[dict]:
+    from transformers.models.mixtral.modeling_mixtral import (MixtralSparseMoeBlock,
+                                                              load_balancing_loss_func)
+
+    from snippets.layers.moe import SparseMoE, load_balancing_loss
+    from snippets.models.float64_reference import mixtral_router_in_dtype
+
+    C, F_, E, K = 16, 24, 4, 2
+    config = transformers.MixtralConfig(hidden_size=C, intermediate_size=F_, num_local_experts=E,
+                                        num_experts_per_tok=K)
+    torch.manual_seed(0)
+    theirs = MixtralSparseMoeBlock(config)
+    for p in theirs.parameters():
+        nn.init.normal_(p, std=0.3)
+    theirs = theirs.double().eval()
+    mixtral_router_in_dtype(theirs.gate)
+    ours = SparseMoE(C, F_, E, K).double()
+    ours.router.proj.weight.data.copy_(theirs.gate.weight)
+    for e, expert in enumerate(ours.experts):
+        gate, up = theirs.experts.gate_up_proj[e].chunk(2, dim=0)
+        expert.gate.weight.data.copy_(gate)
+        expert.up.weight.data.copy_(up)
+        expert.down.weight.data.copy_(theirs.experts.down_proj[e])
+    x = torch.randn(3, 7, C, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        out = max_diff(ours(x), theirs(x))
+        logits = max_diff(ours.router_logits, theirs.gate(x)[0])
+    layers = tuple(torch.randn(40, E, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 2
+                   for _ in range(2))
+    aux = abs(load_balancing_loss(torch.cat(layers), K).item() - load_balancing_loss_func(layers, E, K).item())
+    page, against = "gpt_family.md", "transformers MixtralSparseMoeBlock"
+    return [check("Mixture-of-experts layer output, 4 experts, top-2 (float64)", page, against, out, 1e-10),
+            check("Mixture-of-experts router logits (float64)", page, against, logits, 1e-10),
+            check("Load-balancing loss (transformers accumulates in float32)", page,
+                  "transformers load_balancing_loss_func", aux, 1e-6)]
+
+
 def main() -> None:
     before = load_average()
     torch.manual_seed(0)
     checks = (sdpa_checks() + [block_check()] + gpt_checks() + [t5_check(), bpe_check()]
-              + [lstm_check(), bert_check()])
+              + [lstm_check(), bert_check(), llama_check()] + mixtral_checks())
     record = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

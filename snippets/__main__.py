@@ -17,9 +17,8 @@ from tqdm import tqdm
 from snippets.training import distributed
 from snippets.tokenizers.bpe import ByteLevelBPE
 from snippets.tokenizers.char import CharTokenizer
-from snippets.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from snippets.training.checkpoint import MODELS, CheckpointError, load_checkpoint, save_checkpoint
 from snippets.training.corpus import CorpusError, tiny_shakespeare
-from snippets.models.gpt import GPT, GPTConfig
 from snippets.models.sampling import check_sampling_args
 from snippets.training.text_data import read_text, train_val_split
 from snippets.training.loop import TrainConfig, TrainState, make_optimizer, train
@@ -41,7 +40,15 @@ PRESETS: dict[str, tuple[dict, dict]] = {
                               activation="gelu"),
                          dict(batch_size=16, max_steps=1250, lr=4e-3, min_lr=4e-4, warmup_steps=50,
                               eval_interval=50, eval_iters=15, target_loss=1.88)),
+    # shakespeare-fast's recipe on a Llama-style model of about the same size: RMSNorm, SwiGLU,
+    # RoPE, 2 key/value heads for 4 query heads, no biases, untied head (docs/gpt_family/llama-block.md)
+    "llama-shakespeare": (dict(context_length=64, n_layers=4, n_heads=4, n_kv_heads=2, d_model=128,
+                               d_ff=384),
+                          dict(batch_size=16, max_steps=1250, lr=4e-3, min_lr=4e-4, warmup_steps=50,
+                               eval_interval=50, eval_iters=15, target_loss=1.88)),
 }
+# The model family of the presets that do not build a GPT (see checkpoint.MODELS).
+PRESET_FAMILY = {"llama-shakespeare": "llama"}
 
 
 MAX_BATCH_SIZE = 1 << 16  # far above what a CPU or one GPU can hold for these models
@@ -155,7 +162,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             tokenizer = ByteLevelBPE.train(text, vocab_size)
         model_kw, _ = PRESETS[args.preset or DEFAULTS["preset"]]
         state = TrainState.fresh(train_config.seed)  # seeds the initialisation too
-        model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, **model_kw)).to(device)
+        model_class, config_class = MODELS[PRESET_FAMILY.get(args.preset, "gpt")]
+        model = model_class(config_class(vocab_size=tokenizer.vocab_size, **model_kw)).to(device)
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
     train_data, val_data = train_val_split(ids, 0.1)
     T = model.config.context_length
@@ -259,7 +267,8 @@ class Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m snippets", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a GPT on a text file (default: tiny Shakespeare)")
+    t = sub.add_parser("train", help="train a GPT (or, with --preset llama-shakespeare, a "
+                                     "Llama-style model) on a text file (default: tiny Shakespeare)")
     t.add_argument("--preset", choices=sorted(PRESETS), help="model and recipe (default: tiny)")
     t.add_argument("--data", help="any UTF-8 text file; default tiny Shakespeare from the cache")
     t.add_argument("--tokenizer", choices=["char", "bpe"], help="default: char")

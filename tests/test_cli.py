@@ -251,3 +251,18 @@ def test_resume_with_the_same_settings_is_allowed(trained, capsys):
                  "--steps", "6", "--lr", "0.003", "--preset", "tiny", "--tokenizer", "char",
                  "--out", str(out)]) == 0
     assert "at step 6" in capsys.readouterr().err
+
+
+def test_the_llama_preset_trains_a_llama_that_generates_from_its_checkpoint(tmp_path, data, capsys):
+    from snippets.models.llama import Llama
+    from snippets.training.checkpoint import load_checkpoint
+
+    ckpt = tmp_path / "llama.pt"
+    assert main(["train", "--data", str(data), "--preset", "llama-shakespeare", "--steps", "2",
+                 "--batch-size", "4", "--out", str(ckpt)]) == 0
+    model = load_checkpoint(ckpt).model
+    assert isinstance(model, Llama) and model.config.n_kv_heads == 2
+    capsys.readouterr()
+    assert main(["generate", "--checkpoint", str(ckpt), "--prompt", "First",
+                 "--max-new-tokens", "10"]) == 0
+    assert capsys.readouterr().out.startswith("First")

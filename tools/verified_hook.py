@@ -447,6 +447,8 @@ READERS = {
     "results/rnn_depth.md": every_row(),
     "results/rnn_truncation.md": every_row(),
     "results/rnn_vs_gpt.md": every_row(),
+    "results/llama_vs_gpt.md": every_row(),
+    "results/moe_vs_dense.md": every_row(),
 }
 # Pages that discuss a file that no page includes (parity.json: each check names its page).
 PAGES = {"results/parity.json": ""}

@@ -20,12 +20,14 @@ import torch
 from snippets.tokenizers.bpe import ByteLevelBPE
 from snippets.tokenizers.char import CharTokenizer
 from snippets.models.gpt import GPT, GPTConfig
+from snippets.models.llama import Llama, LlamaConfig
 from snippets.training.loop import TrainConfig, TrainState
 # --8<-- [end:imports]
 
 # --8<-- [start:format]
 FORMAT = "snippets-gpt-checkpoint/2"  # bumped whenever the payload's layout changes
 TOKENIZERS = {"char": CharTokenizer, "bpe": ByteLevelBPE}
+MODELS = {"gpt": (GPT, GPTConfig), "llama": (Llama, LlamaConfig)}  # family -> (model, config)
 
 
 class CheckpointError(ValueError):
@@ -44,7 +46,7 @@ def weights_sha256(state: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def save_checkpoint(path: str | Path, model: GPT, tokenizer: CharTokenizer | ByteLevelBPE,
+def save_checkpoint(path: str | Path, model: GPT | Llama, tokenizer: CharTokenizer | ByteLevelBPE,
                     optimizer: torch.optim.Optimizer | None = None,
                     train_config: TrainConfig | None = None,
                     state: TrainState | None = None) -> None:
@@ -57,6 +59,7 @@ def save_checkpoint(path: str | Path, model: GPT, tokenizer: CharTokenizer | Byt
         raise CheckpointError(f"not saving {path}: the model's weights contain NaN or inf")
     payload = {
         "format": FORMAT,
+        "model_family": next(name for name, (cls, _) in MODELS.items() if isinstance(model, cls)),
         "model_config": asdict(model.config),
         "model": weights,
         "model_sha256": weights_sha256(weights),  # checked on load: bit rot, a bad copy
@@ -84,7 +87,7 @@ def save_checkpoint(path: str | Path, model: GPT, tokenizer: CharTokenizer | Byt
 # --8<-- [start:load]
 @dataclass
 class Checkpoint:
-    model: GPT
+    model: GPT | Llama
     tokenizer: CharTokenizer | ByteLevelBPE
     payload: dict
 
@@ -129,7 +132,8 @@ def tokenizer_from_dict(data: dict) -> CharTokenizer | ByteLevelBPE:
                               f"{type(error).__name__}: {error}") from None
 
 
-def check_weights(path: Path, config: GPTConfig, payload: dict) -> dict[str, torch.Tensor]:
+def check_weights(path: Path, config: GPTConfig | LlamaConfig,
+                  payload: dict) -> dict[str, torch.Tensor]:
     """The weights, once they fit the config, match their checksum and are all finite.
 
     Shapes are compared before any model is built: a small file that declares a huge config
@@ -139,8 +143,10 @@ def check_weights(path: Path, config: GPTConfig, payload: dict) -> dict[str, tor
     if not isinstance(state, dict) or not all(isinstance(t, torch.Tensor) for t in state.values()):
         raise CheckpointError(f"{path}: the 'model' field is not a dict of tensors")
     C = config.d_model
-    for name, want in (("wte.weight", (config.vocab_size, C)),
-                       ("wpe.weight", (config.context_length, C))):
+    tables = {"wte.weight": (config.vocab_size, C)}
+    if isinstance(config, GPTConfig):  # a Llama has no position table
+        tables["wpe.weight"] = (config.context_length, C)
+    for name, want in tables.items():
         found = tuple(state[name].shape) if name in state else None
         if found != want:
             raise CheckpointError(f"{path}: weights do not fit the saved config: {name} is "
@@ -150,7 +156,8 @@ def check_weights(path: Path, config: GPTConfig, payload: dict) -> dict[str, tor
         raise CheckpointError(f"{path}: weights do not fit the saved config: {len(blocks)} "
                               f"blocks in the file, n_layers={config.n_layers} in the config")
     with torch.device("meta"):  # shapes only, no memory: safe now that n_layers is known
-        expected = {k: tuple(v.shape) for k, v in GPT(config).state_dict().items()}
+        model_class = GPT if isinstance(config, GPTConfig) else Llama
+        expected = {k: tuple(v.shape) for k, v in model_class(config).state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     if found != expected:
         diff = sorted(set(found.items()) ^ set(expected.items()))[:4]
@@ -182,10 +189,16 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Checkpoint:
     if not isinstance(payload.get("model_config"), dict):
         raise CheckpointError(f"{path}: no model config (the 'model_config' field is "
                               f"{type(payload.get('model_config')).__name__}, not a dict)")
+    family = payload.get("model_family", "gpt")  # files written before Llama existed are GPTs
+    if family not in MODELS:
+        raise CheckpointError(f"{path}: unknown model family {family!r}; expected one of "
+                              f"{sorted(MODELS)}")
+    model_class, config_class = MODELS[family]
     try:
-        config = GPTConfig(**payload["model_config"])
+        config = config_class(**payload["model_config"])
     except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: model config does not match GPTConfig: {error}") from None
+        raise CheckpointError(f"{path}: model config does not match {config_class.__name__}: "
+                              f"{error}") from None
     try:
         tokenizer = tokenizer_from_dict(json.loads(payload.get("tokenizer")))
     except (TypeError, json.JSONDecodeError) as error:
@@ -195,7 +208,7 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Checkpoint:
         raise CheckpointError(f"{path}: tokenizer has {tokenizer.vocab_size} tokens but the "
                               f"model expects vocab_size={config.vocab_size}")
     state = check_weights(path, config, payload)
-    model = GPT(config)
+    model = model_class(config)
     model.load_state_dict(state)  # cannot fail: keys and shapes were checked
     return Checkpoint(model=model.to(map_location), tokenizer=tokenizer, payload=payload)
 # --8<-- [end:load]

@@ -228,3 +228,22 @@ def test_a_failed_save_leaves_no_file_behind(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match="cannot write .*No space left"):
         save_checkpoint(tmp_path / "m.pt", model, tok)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_llama_round_trips_and_an_unknown_family_is_a_clear_error(tmp_path):
+    from snippets.models.llama import Llama, LlamaConfig
+
+    tok = CharTokenizer.train(TEXT)
+    torch.manual_seed(0)
+    model = Llama(LlamaConfig(vocab_size=tok.vocab_size, context_length=16, n_layers=1,
+                              n_heads=2, n_kv_heads=1, d_model=16, d_ff=24))
+    save_checkpoint(tmp_path / "m.pt", model, tok)
+    ckpt = load_checkpoint(tmp_path / "m.pt")
+    assert isinstance(ckpt.model, Llama) and ckpt.model.config == model.config
+    idx = torch.tensor([tok.encode("to be")])
+    torch.testing.assert_close(ckpt.model(idx)[0], model(idx)[0], rtol=0, atol=0)
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    payload["model_family"] = "mamba"
+    torch.save(payload, tmp_path / "x.pt")
+    with pytest.raises(CheckpointError, match="unknown model family 'mamba'; expected one of"):
+        load_checkpoint(tmp_path / "x.pt")
