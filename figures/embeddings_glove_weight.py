@@ -17,7 +17,7 @@ def curve(alpha: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def draw() -> Figure:
-    with plt.rc_context({"font.size": 12}):
+    with plt.rc_context({"font.size": 13}):
         fig, ax = plt.subplots(figsize=(6.0, 3.8))
         for alpha, label, style in ((0.75, "α = 3/4 (the paper's)", "-"), (1.0, "α = 1", "--")):
             x, f = curve(alpha)

@@ -31,7 +31,7 @@ def interval(models: dict, human: dict, a: str, b: str, test: str) -> tuple[floa
 def draw() -> Figure:
     run = load("embeddings_paired")
     models, human = run["models"], run["human"]
-    with plt.rc_context({"font.size": 12}):
+    with plt.rc_context({"font.size": 13}):
         fig, axes = plt.subplots(2, 1, figsize=(6.0, 4.8))
         for ax, tests, scale, unit in ((axes[0], SIMILARITY, 1, "difference in Spearman ρ"),
                                        (axes[1], ANALOGY, 100, "difference in accuracy (points)")):
@@ -48,6 +48,6 @@ def draw() -> Figure:
             ax.set_xlabel(unit)
             ax.grid(axis="x", alpha=0.3)
             ax.spines[["top", "right"]].set_visible(False)
-        axes[0].legend(frameon=False, fontsize=11, loc="upper right", bbox_to_anchor=(1.0, 1.35), ncol=2)
+        axes[0].legend(frameon=False, fontsize=12, loc="upper right", bbox_to_anchor=(1.0, 1.35), ncol=2)
         fig.tight_layout()
     return fig

@@ -19,7 +19,7 @@ def weights(weighting: str) -> tuple[list[int], list[float]]:
 
 
 def draw() -> Figure:
-    with plt.rc_context({"font.size": 12}):
+    with plt.rc_context({"font.size": 13}):
         fig, ax = plt.subplots(figsize=(6.0, 3.8))
         for weighting, label, colour, marker in WEIGHTINGS:
             offsets, w = weights(weighting)
@@ -32,7 +32,7 @@ def draw() -> Figure:
         ax.set_xlabel(f"offset of the context word (window W = {WINDOW})")
         ax.set_ylabel("weight of the pair")
         ax.set_ylim(0, 1.3)
-        ax.legend(frameon=False, fontsize=11, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+        ax.legend(frameon=False, fontsize=12, loc="upper center", bbox_to_anchor=(0.5, -0.2))
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
     return fig

@@ -32,7 +32,7 @@ def draw() -> Figure:
     ticks = ["emb." if n.startswith("embeddings") else n.removeprefix("block ") for n in names]
     styles = {"full fine-tuning": ("#969696", "s", "-"), "bottom two frozen": ("#2171b5", "o", "-"),
               "layer-wise, γ = 0.8": ("#d94801", "^", "-"), "layer-wise, γ = 0.5": ("#d94801", "v", "--")}
-    with plt.rc_context({"font.size": 12}):
+    with plt.rc_context({"font.size": 13}):
         fig, ax = plt.subplots(figsize=(6.0, 4.2))
         for name, lrs in recipes.items():
             colour, marker, line = styles[name]
@@ -42,7 +42,7 @@ def draw() -> Figure:
         ax.set_xlabel("parameter group: embeddings, blocks 1–4, top")
         ax.set_ylabel("learning rate / η")
         ax.set_ylim(-0.05, 1.12)
-        ax.legend(frameon=False, fontsize=11, ncol=2, loc="upper center", bbox_to_anchor=(0.45, -0.22))
+        ax.legend(frameon=False, fontsize=12, ncol=2, loc="upper center", bbox_to_anchor=(0.45, -0.22))
         ax.grid(alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()

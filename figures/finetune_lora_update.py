@@ -26,8 +26,8 @@ def draw() -> Figure:
     b_rows, r = lora.lora_B.shape        # (C_out, r)
     _, a_cols = lora.lora_A.shape        # (r, C_in)
     gap = 0.3 * c_in
-    with plt.rc_context({"font.size": 12}):
-        fig, ax = plt.subplots(figsize=(6.2, 3.3))
+    with plt.rc_context({"font.size": 13}):
+        fig, ax = plt.subplots(figsize=(6.0, 3.3))
         boxes = [  # name, x, y, width, height, colour, label
             ("W", 0, 0, c_in, c_out, "#d9d9d9", f"W (frozen)\n{c_out} × {c_in}\n{lora.base.weight.numel():,}"),
             ("B", c_in + gap, 0, r, b_rows, "#fd8d3c", None),

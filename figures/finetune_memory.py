@@ -21,7 +21,7 @@ def short(method: str) -> str:
 def draw() -> Figure:
     models = (("MiniLM (22.7M parameters)", load("finetune_cost")),
               ("our GPT (0.8M parameters)", load("finetune_cost_gpt")))
-    with plt.rc_context({"font.size": 12}):
+    with plt.rc_context({"font.size": 13}):
         fig, axes = plt.subplots(2, 1, figsize=(6.0, 5.2))
         for ax, (title, runs) in zip(axes, models):
             names = list(runs)
@@ -40,6 +40,6 @@ def draw() -> Figure:
             ax.grid(axis="x", alpha=0.3)
             ax.spines[["top", "right"]].set_visible(False)
         axes[1].set_xlabel("MiB above the loaded model")
-        axes[0].legend(frameon=False, fontsize=10, loc="lower right")
+        axes[0].legend(frameon=False, fontsize=12, loc="lower right")
         fig.tight_layout()
     return fig

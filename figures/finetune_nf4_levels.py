@@ -23,7 +23,7 @@ def code_usage(levels: torch.Tensor, n: int = 64 * 1024) -> tuple[np.ndarray, np
 
 def draw() -> Figure:
     grids = {"NF4": (nf4_levels(), "#d94801"), "int4 (uniform)": (int4_levels(), "#2171b5")}
-    with plt.rc_context({"font.size": 12}):
+    with plt.rc_context({"font.size": 13}):
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.0, 5.6), height_ratios=(1.1, 1))
         normed, _ = code_usage(grids["NF4"][0])
         top.hist(normed, bins=80, range=(-1, 1), color="#bdbdbd", density=True)
@@ -34,8 +34,8 @@ def draw() -> Figure:
         top.set_ylim(-0.5, None)
         top.set_yticks([])
         top.set_xlabel("weight / absmax of its block of 64")
-        top.set_title("Normal weights after absmax scaling, and the 16 levels")
-        top.legend(frameon=False, loc="upper left", fontsize=11)
+        top.set_title("Normal weights over absmax, and the levels")
+        top.legend(frameon=False, loc="upper left", fontsize=12)
         for name, (levels, colour) in grids.items():
             _, share = code_usage(levels)
             bottom.plot(levels.numpy(), share * 100, "o-", color=colour, label=name, ms=5)

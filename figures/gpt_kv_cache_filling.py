@@ -44,8 +44,8 @@ def traffic(use_cache: bool) -> np.ndarray:
 
 
 def draw() -> Figure:
-    with plt.rc_context({"font.size": 12}):
-        fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.9), sharey=True)
+    with plt.rc_context({"font.size": 13}):
+        fig, axes = plt.subplots(1, 2, figsize=(6.0, 4.0), sharey=True)
         cmap = ListedColormap(COLOURS)
         for ax, use_cache, title in ((axes[0], False, "no cache"), (axes[1], True, "KV cache")):
             grid = traffic(use_cache)
@@ -55,10 +55,10 @@ def draw() -> Figure:
             ax.grid(which="minor", color="#bbbbbb", lw=0.6)
             ax.tick_params(which="minor", length=0)
             ax.set_xticks([0, 4, 8])
-            ax.set_title(f"{title}: {(grid == COMPUTED).sum()} computed")
+            ax.set_title(f"{title}\n{(grid == COMPUTED).sum()} computed")
             ax.set_xlabel("position")
             for row, count in enumerate((grid == COMPUTED).sum(axis=1)):
-                ax.text(grid.shape[1] - 0.3, row, str(count), va="center", ha="left", fontsize=10)
+                ax.text(grid.shape[1] - 0.3, row, str(count), va="center", ha="left", fontsize=12)
         axes[0].set_ylabel("decoding step")
         axes[0].set_yticks(range(NEW))
         fig.legend(handles=[Patch(color=COLOURS[COMPUTED], label="k, v computed"),

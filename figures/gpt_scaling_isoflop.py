@@ -18,8 +18,8 @@ def profile(flops: float, sizes: np.ndarray) -> np.ndarray:
 
 def draw() -> Figure:
     sizes = np.logspace(7.5, 12, 200)
-    with plt.rc_context({"font.size": 12}):
-        fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    with plt.rc_context({"font.size": 13}):
+        fig, ax = plt.subplots(figsize=(6.0, 4.6))
         for i, flops in enumerate(BUDGETS):
             colour = plt.cm.viridis(i / (len(BUDGETS) - 0.5))
             ax.plot(sizes, profile(flops, sizes), color=colour, lw=2, label=f"C = {flops:.0e}".replace("e+", "e"))
@@ -34,7 +34,7 @@ def draw() -> Figure:
         ax.set_xlabel("parameters N (tokens D = C / 6N)")
         ax.set_ylabel("predicted loss (nats/token)")
         ax.set_title("Same compute, different splits")
-        ax.legend(fontsize=10, ncol=2, frameon=False, loc="upper center")
+        ax.legend(fontsize=12, ncol=3, frameon=False, loc="upper center", bbox_to_anchor=(0.45, -0.25))
         ax.grid(alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()

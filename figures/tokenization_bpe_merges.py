@@ -26,7 +26,7 @@ def steps(text: str = TEXT) -> list[tuple[str, list[bytes]]]:
 
 def draw() -> Figure:
     rows = steps()
-    with plt.rc_context({"font.size": 12}):
+    with plt.rc_context({"font.size": 13}):
         fig, ax = plt.subplots(figsize=(6.0, 3.0))
         for r, (label, tokens) in enumerate(rows):
             y = len(rows) - 1 - r

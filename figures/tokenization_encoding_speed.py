@@ -25,7 +25,7 @@ def speeds(result: dict) -> dict[str, list[float]]:
 def draw() -> Figure:
     result = load("tokenizers")
     rows = speeds(result)
-    with plt.rc_context({"font.size": 12}):
+    with plt.rc_context({"font.size": 13}):
         fig, ax = plt.subplots(figsize=(6.0, 3.4))
         for y, (name, values) in enumerate(rows.items()):
             ours = name.startswith("ours")

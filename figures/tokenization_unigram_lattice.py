@@ -33,24 +33,29 @@ def best_path(word: str = WORD) -> list[tuple[int, int, str]]:
 def draw() -> Figure:
     best = best_path()
     total = sum(PIECES[p] for _, _, p in best)
-    with plt.rc_context({"font.size": 12}):
-        fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    with plt.rc_context({"font.size": 13}):
+        fig, ax = plt.subplots(figsize=(6.0, 3.4))
         for s, e, piece in edges():
             on_path = (s, e, piece) in best
             width, height = e - s, 0.9 * (e - s)
             ax.add_patch(Arc(((s + e) / 2, 0), width, height, theta1=0, theta2=180,
                              color="#d94801" if on_path else "#9ecae1", lw=3 if on_path else 1.6,
                              zorder=3 if on_path else 2))
-            ax.text((s + e) / 2, height / 2 + 0.04, f"{piece} {PIECES[piece]:g}", ha="center",
-                    va="bottom", fontsize=11, color="#a63603" if on_path else "#08519c",
-                    fontweight="bold" if on_path else "normal")
+            colour = "#a63603" if on_path else "#08519c"
+            if e - s == 1:  # a character's own log p goes under it, where there is room
+                ax.text(s + 0.5, -0.62, f"{PIECES[piece]:g}", ha="center", va="center",
+                        fontsize=12, color=colour)
+            else:
+                ax.text((s + e) / 2, height / 2 + 0.04, f"{piece} {PIECES[piece]:g}", ha="center",
+                        va="bottom", fontsize=12, color=colour,
+                        fontweight="bold" if on_path else "normal")
         for i, ch in enumerate(WORD):
-            ax.text(i + 0.5, -0.25, ch, ha="center", va="center", family="monospace", fontsize=14)
+            ax.text(i + 0.5, -0.27, ch, ha="center", va="center", family="monospace", fontsize=14)
         ax.plot(range(len(WORD) + 1), [0] * (len(WORD) + 1), "o", color="black", ms=5, zorder=4)
         ax.set_title(f"Viterbi: {' + '.join(p for _, _, p in best)}, log p = {total:g} "
                      f"(p = {math.exp(total):.1e})", fontsize=12)
         ax.set_xlim(-0.3, len(WORD) + 0.3)
-        ax.set_ylim(-0.5, max(0.45 * (e - s) for s, e, _ in edges()) + 0.45)
+        ax.set_ylim(-0.85, max(0.45 * (e - s) for s, e, _ in edges()) + 0.45)
         ax.set_aspect("equal")
         ax.axis("off")
         fig.tight_layout()

@@ -31,7 +31,7 @@ def draw() -> Figure:
     rows = candidates(tiny_shakespeare()[:CHARS])
     by_ratio = min(rows, key=lambda r: (-r[2], r[0]))  # the trainer's heap order: ties to the smallest pair
     by_gain = max(rows, key=lambda r: r[3])
-    with plt.rc_context({"font.size": 12}):
+    with plt.rc_context({"font.size": 13}):
         fig, ax = plt.subplots(figsize=(6.0, 4.2))
         ax.scatter([r[1] for r in rows], [r[2] for r in rows], s=9, color="#9ecae1", alpha=0.7,
                    label=f"{len(rows):,} candidate pairs")
@@ -41,12 +41,12 @@ def draw() -> Figure:
             pair = f"{row[0][0]} + {row[0][1]}"
             ax.annotate(f"{what}:\n{pair} (count {row[1]:,})", (row[1], row[2]),
                         xytext=(8 if align == "left" else -8, 6), textcoords="offset points",
-                        ha=align, color=colour, fontsize=11)
+                        ha=align, color=colour, fontsize=12)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("pair count c(ab)")
         ax.set_ylabel("ratio score c(ab) / (c(a) c(b))")
-        ax.legend(frameon=False, loc="lower right", fontsize=11)
+        ax.legend(frameon=False, loc="lower right", fontsize=12)
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
     return fig

@@ -23,13 +23,13 @@ def windows() -> tuple[torch.Tensor, torch.Tensor]:
 def cell(ax, x: float, y: float, char: str, colour: str) -> None:
     ax.add_patch(Rectangle((x, y), 1, 1, fc=colour, ec="#525252", lw=0.8))
     ax.text(x + 0.5, y + 0.5, "␣" if char == " " else char, ha="center", va="center",
-            family="monospace", fontsize=12)
+            family="monospace", fontsize=14)
 
 
 def draw() -> Figure:
     x, y = windows()
-    with plt.rc_context({"font.size": 12}):
-        fig, ax = plt.subplots(figsize=(6.2, 3.9))
+    with plt.rc_context({"font.size": 13}):
+        fig, ax = plt.subplots(figsize=(6.0, 3.9))
         top = 2 * B + B
         for i, ch in enumerate(TEXT):
             cell(ax, i, top, ch, "#f0f0f0")

@@ -33,7 +33,7 @@ def draw() -> Figure:
     text = tiny_shakespeare()
     levels = {name: ngram_entropy(text, n) for n, name in
               ((1, "unigram: no input"), (2, "bigram: this character"), (3, "trigram: last two"))}
-    with plt.rc_context({"font.size": 12}):
+    with plt.rc_context({"font.size": 13}):
         fig, ax = plt.subplots(figsize=(6.0, 4.0))
         for key, label, colour in (("baseline", "reference recipe, our trainer", "#2171b5"),
                                    ("fast", "fast recipe", "#d94801")):
@@ -43,14 +43,14 @@ def draw() -> Figure:
         for name, value in levels.items():
             ax.axhline(value, color="#525252", ls="--", lw=1)
             if name.startswith("trigram"):  # below its line, left, where the curves are still high
-                ax.text(20, value - 0.03, f"{name} {value:.2f}", ha="left", va="top", fontsize=11)
+                ax.text(20, value - 0.03, f"{name} {value:.2f}", ha="left", va="top", fontsize=12)
             else:
-                ax.text(2000, value + 0.03, f"{name} {value:.2f}", ha="right", va="bottom", fontsize=11)
+                ax.text(2000, value + 0.03, f"{name} {value:.2f}", ha="right", va="bottom", fontsize=12)
         ax.set_xlim(0, 2050)
         ax.set_ylim(1.6, 3.6)
         ax.set_xlabel("optimiser step")
         ax.set_ylabel("loss (nats / character)")
-        ax.legend(frameon=False, loc="upper right", bbox_to_anchor=(1, 0.8), fontsize=11)
+        ax.legend(frameon=False, loc="upper right", bbox_to_anchor=(1, 0.8), fontsize=12)
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
     return fig
