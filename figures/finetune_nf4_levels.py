@@ -45,6 +45,7 @@ def draw() -> Figure:
         bottom.set_ylabel("% of weights")
         bottom.set_title("How often each code is used")
         for ax in (top, bottom):
+            ax.set_xticks([-1, -0.5, 0, 0.5, 1])
             ax.spines[["top", "right"]].set_visible(False)
         top.spines["left"].set_visible(False)
         fig.tight_layout()
