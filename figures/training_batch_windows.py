@@ -45,6 +45,6 @@ def draw() -> Figure:
         ax.set_ylim(top - 3 * B - 0.2, top + 1.2)
         ax.set_aspect("equal")
         ax.axis("off")
-        ax.set_title(f"get_batch: B = {B} windows of T + 1 = {T + 1}, random starts")
+        ax.set_title(f"B = {B} random windows of T + 1 = {T + 1}")
         fig.tight_layout()
     return fig
