@@ -53,6 +53,21 @@ def drawn(request):
         plt.close(figure)
 
 
+FIGURES = ("gpt_kv_cache_filling", "gpt_scaling_isoflop", "tokenization_bpe_merges",
+           "tokenization_encoding_speed", "tokenization_unigram_lattice", "tokenization_wordpiece_scores",
+           "embeddings_window_weights", "embeddings_glove_weight", "embeddings_paired_intervals",
+           "finetune_lora_update", "finetune_nf4_levels", "finetune_memory", "finetune_layerwise_lr",
+           "training_batch_windows", "training_plateaus")
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_figure_svg_is_the_same_bytes_on_every_build(name):
+    from tools.figures_hook import render
+
+    script = ROOT / "figures" / f"{name}.py"
+    assert render(script) == render(script)
+
+
 def markers(ax, marker: str) -> list:
     return [line for line in ax.get_lines() if line.get_marker() == marker and len(line.get_xdata())]
 
