@@ -85,6 +85,8 @@ def test_kv_cache_figure_shows_generate_computing_one_position_a_step_until_the_
     # a cached step reads exactly the positions computed before it, while the window lasts
     for k in range(1, W - P + 1):
         assert (cached[k] == module.READ).sum() == P + k - 1
+    page = (DOCS / "gpt_family" / "kv-cache.md").read_text(encoding="utf-8")
+    assert f"context of {W} tokens" in page and f"from the last {W} tokens" in page
     images = [a for ax in fig.axes for a in ax.get_children() if isinstance(a, AxesImage)]
     np.testing.assert_array_equal(images[0].get_array(), recompute)
     np.testing.assert_array_equal(images[1].get_array(), cached)
