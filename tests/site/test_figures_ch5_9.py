@@ -1,0 +1,342 @@
+"""The figures of chapters 5-9 show what their captions say, and every section page has one.
+
+Each figure module in figures/ is imported as tools/figures_hook.py imports it; the tests read
+the data it plots (its helper functions, or the artists of the Figure draw() returns) and check
+it against the library or the stored results it claims to show.
+"""
+
+import importlib.util
+import itertools
+import math
+import re
+from collections import Counter
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from bs4 import BeautifulSoup  # noqa: E402
+from matplotlib.image import AxesImage  # noqa: E402
+from matplotlib.patches import Arc, Rectangle  # noqa: E402
+
+from snippets.results import load  # noqa: E402
+from tools.pageblocks import DOCS, ROOT  # noqa: E402
+from tools.sitepages import SITE, built_html  # noqa: E402
+
+CHAPTERS = ("gpt_family", "tokenization", "word_embeddings_and_vector_representations",
+            "fine_tuning_transformers", "building_mini_transformer")
+
+
+def figure_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"figures.{name}", ROOT / "figures" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def drawn(request):
+    """draw() of the named figure, closed after the test."""
+    figures = []
+
+    def draw(name: str):
+        module = figure_module(name)
+        figures.append(module.draw())
+        return module, figures[-1]
+
+    yield draw
+    for figure in figures:
+        plt.close(figure)
+
+
+FIGURES = ("gpt_kv_cache_filling", "gpt_scaling_isoflop", "tokenization_bpe_merges",
+           "tokenization_encoding_speed", "tokenization_unigram_lattice", "tokenization_wordpiece_scores",
+           "embeddings_window_weights", "embeddings_glove_weight", "embeddings_paired_intervals",
+           "finetune_lora_update", "finetune_nf4_levels", "finetune_memory", "finetune_layerwise_lr",
+           "training_batch_windows", "training_plateaus")
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_figure_svg_is_the_same_bytes_on_every_build(name):
+    from tools.figures_hook import render
+
+    script = ROOT / "figures" / f"{name}.py"
+    assert render(script) == render(script)
+
+
+def markers(ax, marker: str) -> list:
+    return [line for line in ax.get_lines() if line.get_marker() == marker and len(line.get_xdata())]
+
+
+# ------------------------------------------------------------------------- GPT chapter --
+
+def test_kv_cache_figure_shows_generate_computing_one_position_a_step_until_the_window_slides(drawn):
+    module, fig = drawn("gpt_kv_cache_filling")
+    P, N, W = module.PROMPT, module.NEW, module.CONTEXT
+    recompute, cached = module.traffic(False), module.traffic(True)
+    computed = lambda grid: (grid == module.COMPUTED).sum(axis=1).tolist()  # noqa: E731
+    # without a cache every step runs its whole window; with one, one position until it is full
+    assert computed(recompute) == [min(P + k, W) for k in range(N)]
+    assert computed(cached) == [P] + [1] * (W - P) + [W] * (N - 1 - (W - P))
+    # a cached step reads exactly the positions computed before it, while the window lasts
+    for k in range(1, W - P + 1):
+        assert (cached[k] == module.READ).sum() == P + k - 1
+    page = (DOCS / "gpt_family" / "kv-cache.md").read_text(encoding="utf-8")
+    assert f"context of {W} tokens" in page and f"from the last {W} tokens" in page
+    images = [a for ax in fig.axes for a in ax.get_children() if isinstance(a, AxesImage)]
+    np.testing.assert_array_equal(images[0].get_array(), recompute)
+    np.testing.assert_array_equal(images[1].get_array(), cached)
+
+
+def test_isoflop_figure_marks_the_minimum_of_each_profile_at_the_fit_optimum(drawn):
+    from snippets.models.scaling import chinchilla_optimal, fit_optimal_split
+
+    module, fig = drawn("gpt_scaling_isoflop")
+    ax = fig.axes[0]
+    circles = [line for line in markers(ax, "o")]
+    crosses = [line for line in markers(ax, "x")]
+    assert len(circles) == len(crosses) == len(module.BUDGETS)
+    grid = np.logspace(7, 13, 4001)
+    for flops, circle, cross in zip(module.BUDGETS, circles, crosses):
+        n_fit, _ = fit_optimal_split(flops)
+        assert circle.get_xdata()[0] == pytest.approx(n_fit)
+        assert cross.get_xdata()[0] == pytest.approx(chinchilla_optimal(flops)[0])
+        # the marked point is the bottom of the plotted profile
+        best = grid[np.argmin(module.profile(flops, grid))]
+        assert best == pytest.approx(n_fit, rel=0.01)
+        assert n_fit < chinchilla_optimal(flops)[0]  # the caption: left of the 20:1 split
+
+
+# -------------------------------------------------------------------- tokenization chapter --
+
+def test_bpe_merges_figure_replays_the_trainers_merges_as_the_encoder_applies_them(drawn):
+    from snippets.tokenizers.bpe import ByteLevelBPE, train_naive
+
+    module, fig = drawn("tokenization_bpe_merges")
+    rows = module.steps()
+    merges = train_naive(module.TEXT, 256 + 3, pattern=None)
+    for k, (_, tokens) in enumerate(rows):
+        assert b"".join(tokens) == module.TEXT.encode()
+        encoder = ByteLevelBPE.from_merges(merges[:k], pattern=None)
+        assert [encoder.decode_bytes([i]) for i in encoder.encode(module.TEXT)] == tokens
+    assert [len(t) for _, t in rows] == [11, 9, 7, 5]  # the classic example's known answer
+    boxes = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    assert len(boxes) == sum(len(t) for _, t in rows)
+
+
+def test_speed_figure_plots_every_stored_encoding_run(drawn):
+    module, fig = drawn("tokenization_encoding_speed")
+    result = load("tokenizers")
+    enc, mb = result["encoding"], result["bytes"] / 1e6
+    times = (enc["tiktoken"]["b_s"] + enc["tokenizers"]["b_s"] + enc["regex_vs_ours"]["a_s"]
+             + enc["regex_vs_ours"]["b_s"] + enc["plain_vs_memoised"]["a_s"]
+             + enc["plain_vs_memoised"]["b_s"] + enc["tokenizers"]["a_s"] + enc["tiktoken"]["a_s"])
+    plotted = sorted(x for line in markers(fig.axes[0], "o") for x in line.get_xdata())
+    np.testing.assert_allclose(plotted, sorted(mb / t for t in times))
+    # the medians the benchmark reports sit inside each row's dots
+    rows = module.speeds(result)
+    assert min(rows["tiktoken (Rust)"]) <= enc["tiktoken"]["reference_mb_s"] <= max(rows["tiktoken (Rust)"])
+    goal = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
+    assert goal[0].get_xdata()[0] == result["goal"]["mb_s"]
+
+
+def test_unigram_lattice_figure_bolds_the_most_probable_segmentation(drawn):
+    module, fig = drawn("tokenization_unigram_lattice")
+    edges = module.edges()
+    assert all(piece in module.PIECES and module.WORD[s:e] == piece for s, e, piece in edges)
+
+    def paths(start: int):  # every segmentation of the word into pieces of the lattice
+        if start == len(module.WORD):
+            yield []
+        for s, e, piece in edges:
+            if s == start:
+                for rest in paths(e):
+                    yield [(s, e, piece)] + rest
+
+    best = max(paths(0), key=lambda path: sum(module.PIECES[p] for _, _, p in path))
+    assert module.best_path() == best
+    arcs = [a for a in fig.axes[0].patches if isinstance(a, Arc)]
+    assert len(arcs) == len(edges)
+    assert sum(a.get_linewidth() == 3 for a in arcs) == len(best)
+
+
+def test_wordpiece_figure_marks_the_pair_the_trainer_merges_first(drawn):
+    from snippets.tokenizers.wordpiece import SPECIAL_TOKENS, WORD_PATTERN, PairIndex, join, train_wordpiece
+    from snippets.training.corpus import tiny_shakespeare
+
+    module, fig = drawn("tokenization_wordpiece_scores")
+    text = tiny_shakespeare()[:module.CHARS]
+    rows = module.candidates(text)
+    by_ratio = min(rows, key=lambda r: (-r[2], r[0]))
+    by_gain = max(rows, key=lambda r: r[3])
+    alphabet = {p for parts in PairIndex(Counter(WORD_PATTERN.findall(text))).splits.values() for p in parts}
+    vocab = train_wordpiece(text, len(SPECIAL_TOKENS) + len(alphabet) + 1)
+    assert vocab[-1] == join(*by_ratio[0])  # the ratio's pick is the trainer's first merge
+    assert by_ratio[1] < by_gain[1] / 10    # the caption: a rarer pair against a frequent one
+    page = (DOCS / "tokenization" / "wordpiece.md").read_text(encoding="utf-8")
+    for pair in (by_ratio[0], by_gain[0]):   # and it names both picks
+        assert f"`{pair[0]}` + `{pair[1]}`" in page
+    assert len(fig.axes[0].collections[0].get_offsets()) == len(rows)
+
+
+# ----------------------------------------------------------------- word embeddings chapter --
+
+def test_window_weights_figure_plots_distance_weight_at_every_offset(drawn):
+    from snippets.embeddings.cooccurrence import distance_weight
+
+    module, fig = drawn("embeddings_window_weights")
+    lines = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) == module.WINDOW]
+    assert len(lines) == 2 * len(module.WEIGHTINGS)
+    for (weighting, *_), pair in zip(module.WEIGHTINGS, zip(lines[::2], lines[1::2])):
+        for line in pair:
+            expected = [distance_weight(abs(o), module.WINDOW, weighting) for o in line.get_xdata()]
+            np.testing.assert_allclose(line.get_ydata(), expected)
+
+
+def test_glove_weight_figure_is_glove_weight_and_saturates_at_x_max(drawn):
+    from snippets.embeddings.glove import glove_weight
+
+    module, fig = drawn("embeddings_glove_weight")
+    curves = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 100]
+    for line, alpha in zip(curves, (0.75, 1.0)):
+        x = torch.tensor(line.get_xdata(), dtype=torch.float64)
+        np.testing.assert_allclose(line.get_ydata(), glove_weight(x, module.X_MAX, alpha).numpy())
+        assert (line.get_ydata()[line.get_xdata() >= module.X_MAX] == 1).all()
+    # the page's sentence: a cell counted once weighs 0.03 with alpha 3/4, 0.01 with alpha 1
+    assert glove_weight(torch.tensor(1.0), 100.0, 0.75).item() == pytest.approx(0.0316, abs=1e-4)
+
+
+def test_paired_intervals_figure_draws_the_bootstrap_intervals_the_page_prints(drawn):
+    module, fig = drawn("embeddings_paired_intervals")
+    run = load("embeddings_paired")
+    page = (DOCS / "word_embeddings_and_vector_representations" / "analogies.md").read_text(encoding="utf-8")
+    printed = page[page.index("ours - gensim:\n"):page.index("gensim, seed 2 - gensim:\n")]
+    segments = [line for ax in fig.axes for line in ax.get_lines() if line.get_linewidth() == 3]
+    tests = module.SIMILARITY + module.ANALOGY
+    assert len(segments) == len(tests) * len(module.COMPARISONS)
+    for segment, (test, (a, b, *_)) in zip(segments, itertools.product(tests, module.COMPARISONS)):
+        d, low, high = module.interval(run["models"], run["human"], a, b, test)
+        scale = 1 if test in module.SIMILARITY else 100
+        np.testing.assert_allclose(segment.get_xdata(), [low * scale, high * scale])
+        if (a, b) == ("ours", "gensim"):  # the page's 10,000 resamples give nearly the same ends
+            ends = re.search(rf"{test} .*?interval \[([-+.\d]+)%?, ([-+.\d]+)%?\]", printed).groups()
+            tolerance = 0.01 if scale == 1 else 0.5
+            np.testing.assert_allclose(segment.get_xdata(), [float(e) for e in ends], atol=tolerance)
+
+
+# --------------------------------------------------------------------- fine-tuning chapter --
+
+def test_lora_figure_draws_the_factors_of_the_pages_rank_to_scale(drawn):
+    module, fig = drawn("finetune_lora_update")
+    page = (DOCS / "fine_tuning_transformers" / "lora.md").read_text(encoding="utf-8")
+    assert f'add_lora(lora_gpt, ["q_proj", "v_proj"], r={module.R}, alpha={module.ALPHA},' in page
+    lora = module.layer()
+    boxes = {p.get_label(): p for p in fig.axes[0].patches if isinstance(p, Rectangle)}
+    c_out, c_in = lora.base.weight.shape
+    assert (boxes["W"].get_width(), boxes["W"].get_height()) == (c_in, c_out)
+    assert (boxes["B"].get_width(), boxes["B"].get_height()) == (module.R, c_out)
+    assert (boxes["A"].get_width(), boxes["A"].get_height()) == (c_in, module.R)
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert f"trainable {module.R * (c_in + c_out):,}" in texts
+
+
+def test_nf4_figure_marks_the_levels_and_nf4_uses_its_codes_more_evenly(drawn):
+    from snippets.adaptation.quantization import int4_levels, nf4_levels
+
+    module, fig = drawn("finetune_nf4_levels")
+    rugs = markers(fig.axes[0], "|")
+    np.testing.assert_allclose(rugs[0].get_xdata(), nf4_levels().numpy())
+    np.testing.assert_allclose(rugs[1].get_xdata(), int4_levels().numpy())
+    _, nf4 = module.code_usage(nf4_levels())
+    _, int4 = module.code_usage(int4_levels())
+    assert nf4.sum() == pytest.approx(1) and int4.sum() == pytest.approx(1)
+    # the caption: NF4's codes are used more evenly than the uniform grid's, but not evenly
+    assert nf4.std() < 0.6 * int4.std()
+    assert nf4.max() / nf4.min() < int4.max() / int4.min() / 2
+    assert nf4.max() > 1.25 / 16
+
+
+def test_memory_figure_stacks_the_stored_counted_parts_and_marks_the_measured_peak(drawn):
+    module, fig = drawn("finetune_memory")
+    for ax, name in zip(fig.axes, ("finetune_cost", "finetune_cost_gpt")):
+        runs = load(name)
+        bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+        expected = [runs[m][key] / module.MIB for m in runs for key, *_ in module.PARTS]
+        np.testing.assert_allclose(sorted(b.get_width() for b in bars), sorted(expected))
+        peaks = [line.get_xdata()[0] for line in markers(ax, "D")]
+        np.testing.assert_allclose(peaks, [runs[m]["peak_above"] / module.MIB for m in runs])
+
+
+def test_layerwise_figure_plots_the_rates_the_optimiser_groups_get(drawn):
+    from snippets.adaptation.freezing import layerwise_lr_groups
+    from snippets.models.gpt import GPT
+
+    module, fig = drawn("finetune_layerwise_lr")
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    for decay in (0.8, 0.5):
+        groups = layerwise_lr_groups(GPT(module.CONFIG), module.LR, decay)
+        np.testing.assert_allclose(lines[f"layer-wise, γ = {decay}"].get_ydata(),
+                                   [g["lr"] / module.LR for g in groups])
+    frozen = lines["bottom two frozen"].get_ydata().tolist()
+    assert frozen == [0, 0, 0, 1, 1, 1]  # embeddings and blocks 1-2 frozen; 3, 4 and top train
+
+
+# ------------------------------------------------------------ mini transformer chapter --
+
+def test_batch_windows_figure_draws_get_batch_windows_and_their_shifted_targets(drawn):
+    module, fig = drawn("training_batch_windows")
+    x, y = module.windows()
+    assert torch.equal(y, x + 1)  # targets are the next position
+    cells = [(p.get_x(), p.get_y()) for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    rows = sorted({yy for _, yy in cells}, reverse=True)
+    stream, windows = rows[0], rows[1:]
+    assert sorted(xx for xx, yy in cells if yy == stream) == list(range(len(module.TEXT)))
+    for b in range(module.B):
+        for r, expected in ((windows[2 * b], x[b]), (windows[2 * b + 1], y[b])):
+            assert sorted(xx for xx, yy in cells if yy == r) == expected.tolist()
+
+
+def test_plateau_figure_levels_are_the_pages_ngram_entropies_and_curves_the_stored_runs(drawn):
+    module = figure_module("training_plateaus")
+
+    def counted(text: str, n: int) -> float:  # the page's definition, with Counter
+        grams = Counter(text[i:i + n] for i in range(len(text) - n + 1))
+        contexts = Counter(text[i:i + n - 1] for i in range(len(text) - n + 1))
+        total = sum(grams.values())
+        return -sum(c / total * math.log(c / contexts[g[:-1]]) for g, c in grams.items())
+
+    from snippets.training.corpus import tiny_shakespeare
+    sample = tiny_shakespeare()[:30_000]
+    for n in (1, 2, 3):
+        assert module.ngram_entropy(sample, n) == pytest.approx(counted(sample, n), rel=1e-9)
+    _, fig = drawn("training_plateaus")
+    result = load("train_shakespeare")
+    curves = markers(fig.axes[0], "o")
+    for line, key in zip(curves, ("baseline", "fast")):
+        np.testing.assert_allclose(line.get_ydata(), [r["val_loss"] for r in result[key]["history"]])
+    page = (DOCS / "building_mini_transformer" / "generation-and-debugging.md").read_text(encoding="utf-8")
+    levels = sorted((line.get_ydata()[0] for line in fig.axes[0].get_lines()
+                     if line.get_linestyle() == "--"), reverse=True)
+    for level in levels:
+        assert f"{level:.2f} nats" in page
+
+
+# --------------------------------------------------------------------- the built pages --
+
+@pytest.mark.site
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_section_page_of_chapters_5_to_9_shows_a_figure_or_a_diagram(chapter):
+    if not (SITE / "index.html").exists():
+        pytest.fail("site/ is not built: run `make build` (make test does it first)")
+    for source in sorted((DOCS / chapter).glob("*.md")):
+        article = BeautifulSoup(built_html(source).read_text(encoding="utf-8"), "html.parser").select_one("article")
+        figures = [img["src"] for img in article.select("img[src]")
+                   if re.search(r"assets/figures/[\w-]+\.svg$", img["src"])]
+        diagrams = article.select(".mermaid")
+        assert figures or diagrams, f"{source.relative_to(DOCS)} shows no figure and no diagram"
+        for src in figures:
+            assert (built_html(source).parent / src).resolve().is_file(), f"{source.name}: {src} missing"
