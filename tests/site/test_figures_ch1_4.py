@@ -28,7 +28,7 @@ from tools.sitepages import SITE  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[2] / "figures"
 OURS = ["attention_mask_patterns", "attention_sliding_window", "attention_kv_cache_memory",
-        "rnn_clipping", "transformer_sinusoids", "transformer_alibi", "transformer_noam_schedule",
+        "rnn_clipping", "transformer_architecture_masks", "transformer_sinusoids", "transformer_alibi", "transformer_noam_schedule",
         "transformer_param_counts", "bert_mlm_masking", "bert_sizes"]
 CHAPTERS = ["why_rnns_failed_at_scale", "attention_mechanism_deep_dive",
             "transformer_architecture_complete", "bert_family"]
@@ -102,6 +102,18 @@ def test_clipping_figure_norm_keeps_direction_value_turns_it(drawn):
     tips = sorted(tuple(round(c, 9) for c in a.xy) for a in fig.axes[0].texts if hasattr(a, "xy"))
     assert sorted({tuple(round(c, 9) for c in v.tolist()) for v in (g, by_norm, by_value)}) == \
         sorted(set(tips))
+
+
+def test_architecture_figure_shows_full_causal_and_cross_plus_causal(drawn):
+    module, fig = drawn("transformer_architecture_masks")
+    encoder, decoder, seq2seq = (torch.from_numpy(ax.images[0].get_array().data).bool()
+                                 for ax in fig.axes)
+    assert encoder.all()
+    assert torch.equal(decoder, causal_mask(module.T))
+    source, target = seq2seq[:, :module.T_SOURCE], seq2seq[:, module.T_SOURCE:]
+    assert source.all()  # cross-attention: the whole source, whatever the target position
+    assert torch.equal(target, causal_mask(module.T_TARGET))
+    assert [ax.get_title() for ax in fig.axes] == list(module.patterns())
 
 
 def test_sinusoid_figure_is_the_tables_sine_half(drawn):
