@@ -42,7 +42,7 @@ def draw() -> Figure:
     ax.set_xlim(0, 4096)
     ax.set_ylim(0, None)
     ax.tick_params(labelsize=12)
-    ax.legend(fontsize=11, frameon=False)
+    ax.legend(fontsize=12, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig

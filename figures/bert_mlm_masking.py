@@ -40,7 +40,7 @@ def shares(fate: torch.Tensor) -> dict[str, float]:
 
 def draw() -> Figure:
     shown = fates(10, 30)
-    measured = shares(fates(256, 512))                         # 114,304 ordinary positions
+    measured = shares(fates(128, 512))                         # 57,152 ordinary positions
     fig, ax = plt.subplots(figsize=(6.4, 3.9))
     ax.imshow(shown.numpy(), cmap=ListedColormap(COLOURS), vmin=0, vmax=len(FATES) - 1,
               interpolation="nearest")
@@ -53,7 +53,7 @@ def draw() -> Figure:
     ax.set_title(f"{measured['selected']:.1%} of ordinary positions selected", fontsize=13)
     labels = [FATES[0], FATES[1]] + [f"{FATES[k]}: {measured[FATES[k]]:.1%}" for k in (2, 3, 4)]
     handles = [Patch(facecolor=c, edgecolor="#9a9a9a", label=t) for c, t in zip(COLOURS, labels)]
-    ax.legend(handles=handles, fontsize=12, frameon=False, ncol=2, loc="upper center",
+    ax.legend(handles=handles, fontsize=13, frameon=False, ncol=2, loc="upper center",
               bbox_to_anchor=(0.5, -0.1))
     fig.tight_layout()
     return fig

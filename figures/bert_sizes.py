@@ -27,11 +27,11 @@ def draw() -> Figure:
         ax.barh(names, widths, left=left, color=colour, label=part)
         left = [a + b for a, b in zip(left, widths)]
     for y, total in enumerate(left):
-        ax.text(total + 3, y, f"{total:.0f}M", va="center", fontsize=12)
+        ax.text(total + 3, y, f"{total:.0f}M", va="center", fontsize=13)
     ax.set_xlabel("parameters (millions)", fontsize=13)
     ax.set_xlim(0, max(left) * 1.15)
-    ax.tick_params(labelsize=12)
-    ax.legend(fontsize=12, frameon=False, loc="lower right")
+    ax.tick_params(labelsize=13)
+    ax.legend(fontsize=13, frameon=False, loc="lower right")
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig

@@ -69,7 +69,7 @@ def draw() -> Figure:
     ax.set_xlabel("parameters (millions)", fontsize=13)
     ax.set_xlim(0, max(left) * 1.18)
     ax.tick_params(labelsize=12)
-    ax.legend(fontsize=11, frameon=False, ncol=2, loc="upper center", bbox_to_anchor=(0.45, -0.28))
+    ax.legend(fontsize=12, frameon=False, ncol=2, loc="upper center", bbox_to_anchor=(0.45, -0.28))
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
