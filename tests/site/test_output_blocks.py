@@ -27,7 +27,7 @@ LOOK = """() => {
       label: style(pre, "::before").content,
       background: style(code).backgroundColor,
       border: style(pre).borderLeftWidth + " " + style(pre).borderLeftStyle + " " + style(pre).borderLeftColor,
-      copy: block.querySelectorAll(".md-clipboard").length,
+      copy: block.querySelectorAll(".md-code__button[data-clipboard-target]").length,
     };
   };
   return {
@@ -66,7 +66,7 @@ def test_every_output_block_of_the_built_site_is_marked():
 def test_output_is_labelled_coloured_apart_and_not_copyable(browser, base_url, path, scheme):
     visit = Visit(browser, base_url + path, scheme=scheme)
     try:
-        visit.page.wait_for_selector("article .md-clipboard", state="attached")
+        visit.page.wait_for_selector("article .md-code__button", state="attached")
         seen = visit.page.evaluate(LOOK)
         assert seen["scheme"] == {"light": "default", "dark": "slate"}[scheme]
         assert seen["outputs"] and seen["code"], f"{path}: no output or no code block"
