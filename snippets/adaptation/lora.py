@@ -103,6 +103,7 @@ class LoRALinear(nn.Module):
 
 
 # --8<-- [start:add]
+# --8<-- [start:add_targets]
 def find_targets(model: nn.Module, targets: list[str]) -> list[str]:
     """Names of modules equal to a target or ending in '.' + target (peft's rule)."""
     names = [name for name, _ in model.named_modules() if name]
@@ -131,8 +132,10 @@ def add_lora(model: nn.Module, targets: list[str], r: int, alpha: float, dropout
         replace_module(model, name, LoRALinear(model.get_submodule(name), r, alpha, dropout,
                                                rslora, generator))
     return names
+# --8<-- [end:add_targets]
 
 
+# --8<-- [start:add_merge]
 def lora_layers(model: nn.Module) -> list[LoRALinear]:
     return [m for m in model.modules() if isinstance(m, LoRALinear)]
 
@@ -145,4 +148,5 @@ def merge_lora(model: nn.Module, max_lost: float = 0.01) -> list[float]:
 def unmerge_lora(model: nn.Module) -> None:
     for layer in lora_layers(model):
         layer.unmerge()
+# --8<-- [end:add_merge]
 # --8<-- [end:add]

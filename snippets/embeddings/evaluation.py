@@ -94,6 +94,7 @@ def pair_cosines(vectors: np.ndarray, index: dict[str, int],
 
 
 # --8<-- [start:bootstrap]
+# --8<-- [start:bootstrap_checks]
 def _paired(a: np.ndarray, b: np.ndarray, n_min: int) -> None:
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError(f"paired scores need two 1-d arrays of one length, got {a.shape} and {b.shape}")
@@ -106,8 +107,10 @@ def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     rx, ry = rankdata(x, axis=1), rankdata(y, axis=1)
     rx, ry = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
     return (rx * ry).sum(1) / np.sqrt((rx**2).sum(1) * (ry**2).sum(1))
+# --8<-- [end:bootstrap_checks]
 
 
+# --8<-- [start:bootstrap_pairs]
 def paired_bootstrap_spearman(cos_a: np.ndarray, cos_b: np.ndarray, human: np.ndarray, n_boot: int = 10_000,
                               level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
     """rho_A - rho_B on the same n pairs, and its percentile interval from n_boot resamples of the pairs.
@@ -136,10 +139,12 @@ def paired_bootstrap_accuracy(correct_a: np.ndarray, correct_b: np.ndarray, n_bo
     boot = (a[idx] - b[idx]).mean(1)
     low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return float(a.mean() - b.mean()), float(low), float(high)
+# --8<-- [end:bootstrap_pairs]
 # --8<-- [end:bootstrap]
 
 
 # --8<-- [start:analogy]
+# --8<-- [start:analogy_core]
 def analogy_predictions(unit: np.ndarray, q: np.ndarray, exclude: bool = True) -> np.ndarray:
     """3CosAdd: argmax_d cos(d, b - a + c) for Q questions q = (Q, 3) ids of a, b, c.
 
@@ -166,8 +171,10 @@ def analogy_correct(vectors: np.ndarray, index: dict[str, int],
         right[s:s + batch] = analogy_predictions(unit, ids[s:s + batch, :3], exclude) == ids[s:s + batch, 3]
     out[covered] = right
     return out
+# --8<-- [end:analogy_core]
 
 
+# --8<-- [start:analogy_more]
 def query_word_share(vectors: np.ndarray, index: dict[str, int],
                      questions: Sequence[tuple[str, str, str, str]]) -> float:
     """Share of the covered questions whose unrestricted 3CosAdd answer is a, b or c itself."""
@@ -200,4 +207,5 @@ def nearest(vectors: np.ndarray, words: Sequence[str], index: dict[str, int], qu
     cos[index[query]] = -np.inf
     top = np.argsort(-cos, kind="stable")[:k]
     return [(words[i], float(cos[i])) for i in top]
+# --8<-- [end:analogy_more]
 # --8<-- [end:analogy]

@@ -161,6 +161,7 @@ def cbow_step(w_in: torch.Tensor, w_out: torch.Tensor, center: torch.Tensor, ctx
 
 
 # --8<-- [start:train]
+# --8<-- [start:train_config]
 @dataclass(frozen=True)
 class Word2VecConfig:
     dim: int = 100          # C
@@ -175,8 +176,10 @@ class Word2VecConfig:
     batch_size: int = 1024  # pairs (skip-gram) or centres (CBOW) per step
     ns_exponent: float = 0.75
     dtype: torch.dtype = torch.float32
+# --8<-- [end:train_config]
 
 
+# --8<-- [start:train_model]
 class Word2Vec:
     """Input vectors `w_in` (the embeddings) and output vectors `w_out`, both (V, C)."""
 
@@ -264,4 +267,5 @@ class Word2Vec:
         if word not in self.index:
             raise KeyError(f"word {word!r} is not in the vocabulary of {len(self.words)} words")
         return self.w_in[self.index[word]]
+# --8<-- [end:train_model]
 # --8<-- [end:train]

@@ -47,6 +47,7 @@ def store_input_major(module: nn.Module) -> int:
 
 
 # --8<-- [start:split]
+# --8<-- [start:split_function]
 def split_row_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                      parts: int) -> torch.Tensor:
     """F.linear(x, weight, bias) for a single row x (..., C_in), as `parts` products at once.
@@ -68,8 +69,10 @@ def split_row_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     if bias is not None:
         y = y + bias
     return y.reshape(*x.shape[:-1], C_out)
+# --8<-- [end:split_function]
 
 
+# --8<-- [start:split_module]
 # Below this a weight stays in the CPU's caches from one step to the next and a one-row product
 # takes microseconds: the split's extra operations would cost more than the parallel read saves
 # (measured on the chapter-9 model, whose largest matrix is 256 KB: 1.5x slower split).
@@ -100,4 +103,5 @@ def prepare_for_decoding(module: nn.Module) -> int:
         if type(layer) is nn.Linear:
             layer.__class__ = SplitRowLinear
     return count
+# --8<-- [end:split_module]
 # --8<-- [end:split]

@@ -106,6 +106,7 @@ def check_inputs(config: BertConfig, ids: torch.Tensor, segments: torch.Tensor |
 
 
 # --8<-- [start:model]
+# --8<-- [start:model_class]
 class BertModel(nn.Module):
     """hidden = PostLN-blocks(embeddings); pooled = tanh(W h_[CLS] + b)."""
 
@@ -139,8 +140,10 @@ class BertModel(nn.Module):
             x = block(x, mask=mask)                            # (B, T, C), every token sees every token
         pooled = torch.tanh(self.pooler(x[:, 0]))              # (B, C)
         return x, pooled
+# --8<-- [end:model_class]
 
 
+# --8<-- [start:model_init]
 def init_bert_weights(module: nn.Module) -> None:
     """BERT's initialiser: N(0, 0.02) weights, zero biases, LayerNorm (1, 0)."""
     if isinstance(module, (nn.Linear, nn.Embedding)):
@@ -150,6 +153,7 @@ def init_bert_weights(module: nn.Module) -> None:
     if isinstance(module, nn.LayerNorm):
         nn.init.ones_(module.weight)
         nn.init.zeros_(module.bias)
+# --8<-- [end:model_init]
 # --8<-- [end:model]
 
 
@@ -193,6 +197,7 @@ class BertForMaskedLM(nn.Module):
 
 
 # --8<-- [start:from_hf]
+# --8<-- [start:from_hf_rename]
 def bert_state_from_hf(state: dict[str, torch.Tensor], n_layers: int,
                        prefix: str = "") -> dict[str, torch.Tensor]:
     """Rename a transformers BertModel state dict (keys under `prefix`) to BertModel's names."""
@@ -218,8 +223,10 @@ def bert_state_from_hf(state: dict[str, torch.Tensor], n_layers: int,
             for kind in ("weight", "bias"):
                 ours[f"blocks.{i}.{mine}.{kind}"] = state[f"{p}encoder.layer.{i}.{theirs}.{kind}"]
     return ours
+# --8<-- [end:from_hf_rename]
 
 
+# --8<-- [start:from_hf_build]
 def bert_from_hf(state: dict[str, torch.Tensor], config: BertConfig) -> BertModel:
     """Our BertModel from a transformers BertModel state dict (strict: every weight used)."""
     model = BertModel(config)
@@ -243,4 +250,5 @@ def bert_mlm_from_hf(state: dict[str, torch.Tensor], config: BertConfig) -> Bert
     if unexpected or set(missing) - {"bert.pooler.weight", "bert.pooler.bias"}:
         raise ValueError(f"weights did not map: missing {missing}, unexpected {unexpected}")
     return model
+# --8<-- [end:from_hf_build]
 # --8<-- [end:from_hf]

@@ -15,6 +15,7 @@ from snippets.models.bert import BertModel
 
 
 # --8<-- [start:heads]
+# --8<-- [start:heads_classify_tag]
 class SequenceClassifier(nn.Module):
     """logits = W tanh(W_p h_[CLS] + b_p) + b: (B, T) ids -> (B, K)."""
 
@@ -41,8 +42,10 @@ class TokenTagger(nn.Module):
                 attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         hidden, _ = self.bert(ids, segments, attention_mask)   # (B, T, C)
         return self.head(self.drop(hidden))                    # (B, T, K)
+# --8<-- [end:heads_classify_tag]
 
 
+# --8<-- [start:heads_span]
 class SpanExtractor(nn.Module):
     """Question in segment A, passage in segment B: start and end logits per token, (B, T) each."""
 
@@ -69,4 +72,5 @@ def best_span(start: torch.Tensor, end: torch.Tensor, max_len: int = 30) -> tupl
     allowed = (i[None, :] >= i[:, None]) & (i[None, :] < i[:, None] + max_len)  # (T, T)
     flat = score.masked_fill(~allowed, float("-inf")).flatten(1).argmax(dim=-1)  # (B,)
     return flat // T, flat % T
+# --8<-- [end:heads_span]
 # --8<-- [end:heads]

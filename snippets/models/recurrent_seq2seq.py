@@ -100,6 +100,7 @@ class RecurrentSeq2Seq(nn.Module):
 
 
 # --8<-- [start:train]
+# --8<-- [start:train_loop]
 def train_reverse_rnn(cfg: RecurrentSeq2SeqConfig, steps: int, batch: int = 64,
                       min_len: int = 5, max_len: int = 30, lr: float = 3e-3, clip: float = 1.0,
                       seed: int = 0, dtype: torch.dtype = torch.float32,
@@ -127,8 +128,10 @@ def train_reverse_rnn(cfg: RecurrentSeq2SeqConfig, steps: int, batch: int = 64,
         if on_step is not None:
             on_step(step + 1, loss.item(), model)
     return model
+# --8<-- [end:train_loop]
 
 
+# --8<-- [start:train_eval]
 def _correct(model: RecurrentSeq2Seq, length: int, n: int, seed: int,
              teacher_forced: bool) -> torch.Tensor:
     """(n, T_t) booleans, output token right or not, on n held-out strings (EOS included)."""
@@ -159,4 +162,5 @@ def position_accuracy(model: RecurrentSeq2Seq, length: int, n: int = 200, seed: 
     """Accuracy of each output position (the reversed digits, then EOS) on the same strings
     as reverse_accuracy."""
     return _correct(model, length, n, seed, teacher_forced).float().mean(dim=0).tolist()
+# --8<-- [end:train_eval]
 # --8<-- [end:train]

@@ -179,6 +179,7 @@ def label_smoothed_cross_entropy(logits: torch.Tensor, target: torch.Tensor, eps
 
 
 # --8<-- [start:toy_task]
+# --8<-- [start:toy_task_data]
 PAD, BOS, EOS, FIRST_DIGIT = 0, 1, 2, 3  # digits 0-9 are token ids 3..12
 
 
@@ -214,8 +215,10 @@ def exact_match(model: Seq2SeqTransformer, src: torch.Tensor, tgt_out: torch.Ten
     width = tgt_out.shape[1]
     pred = F.pad(pred, (0, width - pred.shape[1]), value=PAD)[:, :width]
     return (pred == tgt_out).all(dim=1).float().mean().item()
+# --8<-- [end:toy_task_data]
 
 
+# --8<-- [start:toy_task_train]
 def train_reverse(cfg: Seq2SeqConfig, steps: int, batch: int = 64, min_len: int = 3,
                   max_len: int = 10, warmup: int = 200, lr_scale: float = 1.0,
                   smoothing: float = 0.1, seed: int = 0,
@@ -249,4 +252,5 @@ def train_reverse(cfg: Seq2SeqConfig, steps: int, batch: int = 64, min_len: int 
         sched.step()
         losses.append(loss.item())
     return model, losses
+# --8<-- [end:toy_task_train]
 # --8<-- [end:toy_task]

@@ -26,6 +26,7 @@ Pair = tuple[int, int]
 
 
 # --8<-- [start:merge_pair]
+# --8<-- [start:merge_pair_rules]
 def merge_pair(ids: Sequence[int], pair: Pair, new_id: int) -> list[int]:
     """Replace every non-overlapping occurrence of `pair`, scanning left to right."""
     out, i, n = [], 0, len(ids)
@@ -54,8 +55,10 @@ def best_pair(counts: dict[Pair, int], byte_order: Sequence[int] | None = None) 
     """Highest count; ties go to the smallest (a, b)."""
     key = tie_key(byte_order)
     return min(counts, key=lambda p: (-counts[p], key(p)))
+# --8<-- [end:merge_pair_rules]
 
 
+# --8<-- [start:merge_pair_checks]
 def check_utf8(text: str) -> None:
     """A lone surrogate ("\\ud800") is a str but not Unicode text: it has no UTF-8 bytes."""
     try:
@@ -78,6 +81,7 @@ def _chunks(text: str, pattern: str | None) -> list[bytes]:
     compiled = compile_pattern(pattern)
     pieces = [text] if compiled is None else compiled.findall(text)
     return [p.encode("utf-8") for p in pieces]
+# --8<-- [end:merge_pair_checks]
 # --8<-- [end:merge_pair]
 
 
@@ -185,6 +189,7 @@ def tokenizers_byte_order() -> list[int]:
 
 
 # --8<-- [start:tokenizer]
+# --8<-- [start:tokenizer_apply_merges]
 def apply_merges(ids: list[int], ranks: dict[Pair, int], merged: dict[Pair, int]) -> list[int]:
     """Merge by rank in O(n log n): a heap of (rank, position) over a linked list of tokens.
 
@@ -218,8 +223,10 @@ def apply_merges(ids: list[int], ranks: dict[Pair, int], merged: dict[Pair, int]
                 if new_rank is not None:
                     heapq.heappush(heap, (new_rank, left))
     return [t for t in tokens if t is not None]
+# --8<-- [end:tokenizer_apply_merges]
 
 
+# --8<-- [start:tokenizer_class]
 # Zipf's law: a few thousand distinct pre-tokens cover most of any text (tiny Shakespeare has about
 # 15,000 in all), so 65,536 entries hold the ones that recur; the bound keeps memory near 20 MB
 # on a stream of pre-tokens that never repeat (hashes, base64), where a memo cannot help anyway.
@@ -406,4 +413,5 @@ class ByteLevelBPE:
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ValueError(f"{path} is not a valid tokenizer JSON file: {error}") from None
         return cls.from_dict(data)
+# --8<-- [end:tokenizer_class]
 # --8<-- [end:tokenizer]

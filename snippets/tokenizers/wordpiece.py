@@ -22,6 +22,7 @@ SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
 # --8<-- [start:train]
+# --8<-- [start:train_scores]
 def pair_scores(splits: dict[str, list[str]], freq: Counter) -> dict[tuple[str, str], float]:
     """score(a, b) = count(ab) / (count(a) * count(b)): how much more often a, b co-occur than by chance."""
     units, pairs = Counter(), Counter()
@@ -48,8 +49,10 @@ def merge_in_word(parts: list[str], a: str, b: str) -> list[str]:
             out.append(parts[i])
             i += 1
     return out
+# --8<-- [end:train_scores]
 
 
+# --8<-- [start:train_index]
 class PairIndex:
     """Unit and pair counts kept up to date by deltas, so a merge costs the words it changes.
 
@@ -114,8 +117,10 @@ class PairIndex:
             if pair in self.pairs:
                 heapq.heappush(self.heap, (-self.score(pair), pair))
         return len(words)
+# --8<-- [end:train_index]
 
 
+# --8<-- [start:train_loop]
 def train_wordpiece(text: str, vocab_size: int, special_tokens: Sequence[str] = SPECIAL_TOKENS) -> list[str]:
     """The vocabulary, in the order it was built: special tokens, the alphabet, then merges.
 
@@ -141,6 +146,7 @@ def train_wordpiece(text: str, vocab_size: int, special_tokens: Sequence[str] = 
             vocab.append(merged)
             seen.add(merged)
     return vocab
+# --8<-- [end:train_loop]
 # --8<-- [end:train]
 
 

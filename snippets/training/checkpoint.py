@@ -36,6 +36,7 @@ class CheckpointError(ValueError):
 
 
 # --8<-- [start:save]
+# --8<-- [start:save_hash]
 def weights_sha256(state: dict[str, torch.Tensor]) -> str:
     """SHA-256 of every tensor's name, dtype, shape and bytes: one flipped bit changes it."""
     digest = hashlib.sha256()
@@ -44,8 +45,10 @@ def weights_sha256(state: dict[str, torch.Tensor]) -> str:
         digest.update(f"{name} {t.dtype} {tuple(t.shape)};".encode())
         digest.update(t.flatten().view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+# --8<-- [end:save_hash]
 
 
+# --8<-- [start:save_write]
 def save_checkpoint(path: str | Path, model: GPT | Llama, tokenizer: CharTokenizer | ByteLevelBPE,
                     optimizer: torch.optim.Optimizer | None = None,
                     train_config: TrainConfig | None = None,
@@ -81,10 +84,12 @@ def save_checkpoint(path: str | Path, model: GPT | Llama, tokenizer: CharTokeniz
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise CheckpointError(f"cannot write {path}: {error.strerror or error}") from None
+# --8<-- [end:save_write]
 # --8<-- [end:save]
 
 
 # --8<-- [start:load]
+# --8<-- [start:load_checks]
 @dataclass
 class Checkpoint:
     model: GPT | Llama
@@ -168,8 +173,10 @@ def check_weights(path: Path, config: GPTConfig | LlamaConfig,
     if not all(t.isfinite().all() for t in state.values() if t.is_floating_point()):
         raise CheckpointError(f"{path}: the weights contain NaN or inf (the run diverged)")
     return state
+# --8<-- [end:load_checks]
 
 
+# --8<-- [start:load_entry]
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Checkpoint:
     """Read a checkpoint with the safe unpickler and rebuild model and tokenizer from it."""
     path = Path(path)
@@ -211,4 +218,5 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Checkpoint:
     model = model_class(config)
     model.load_state_dict(state)  # cannot fail: keys and shapes were checked
     return Checkpoint(model=model.to(map_location), tokenizer=tokenizer, payload=payload)
+# --8<-- [end:load_entry]
 # --8<-- [end:load]
