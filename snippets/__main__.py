@@ -180,8 +180,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     windows = len(train_data) - T
     per_step = train_config.batch_size * train_config.grad_accum
     if per_step > windows:
-        raise ValueError(f"batch size {train_config.batch_size:,} x {train_config.grad_accum} "
-                         f"micro-batches = {per_step:,} windows a step exceeds the {windows:,} "
+        accum = "" if train_config.grad_accum == 1 else \
+            f" x {train_config.grad_accum} micro-batches = {per_step:,} windows a step"
+        raise ValueError(f"batch size {train_config.batch_size:,}{accum} exceeds the {windows:,} "
                          f"distinct windows of the training split; use at most {windows:,}")
     if args.checkpoint_activations:
         checkpoint_blocks(model)
