@@ -82,24 +82,28 @@ def mfu(flops_per_token: float, tokens_per_second: float, peak_flops: float) -> 
 # --8<-- [start:memory]
 @dataclass(frozen=True)
 class TrainingMemory:
-    """Bytes a training step holds: the weights, their gradients, AdamW's two moments, and
-    the activations kept for the backward at the step's peak (one micro-batch)."""
+    """Bytes of a training step: the weights, their gradients, AdamW's two moments, the
+    activations the forward keeps for the backward (one micro-batch), and the measured peak
+    of a forward and backward (weights, gradients, activations, temporaries; no optimiser)."""
 
     parameters: int
     gradients: int
     optimizer: int
     activations: int
+    step_peak: int
 
     @property
     def total(self) -> int:
+        """The four summed: an upper bound, since the backward frees activations as the
+        gradients appear."""
         return self.parameters + self.gradients + self.optimizer + self.activations
 
 
 def training_memory(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                     dtype: torch.dtype = torch.float32, optimizer_states: int = 2
                     ) -> TrainingMemory:
-    """Count the bytes; the activations are measured by torch's MemTracker over one forward
-    and backward of (x, y) on a copy of the model, with the random state left untouched."""
+    """Count the bytes; activations and the peak are measured by torch's MemTracker over one
+    forward and backward of (x, y) on a copy of the model, the random state left untouched."""
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     replica = copy.deepcopy(model)
     cast = nullcontext() if dtype == torch.float32 else torch.autocast(x.device.type, dtype=dtype)
@@ -108,9 +112,11 @@ def training_memory(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     with torch.random.fork_rng(devices=[]), tracker:
         with cast:
             loss = replica(x, y)[1]
+        kept = tracker.get_tracker_snapshot("current")[x.device]
         loss.backward()
     peak = tracker.get_tracker_snapshot("peak")[x.device]
-    activations = sum(v for k, v in peak.items() if getattr(k, "value", k) == "Activation")
+    activations = sum(v for k, v in kept.items() if getattr(k, "value", k) == "Activation")
     return TrainingMemory(parameters=weights, gradients=weights,
-                          optimizer=optimizer_states * weights, activations=activations)
+                          optimizer=optimizer_states * weights, activations=activations,
+                          step_peak=peak["Total"])
 # --8<-- [end:memory]

@@ -54,5 +54,6 @@ def test_the_memory_budget_counts_weights_gradients_two_moments_and_activations(
     # at least the logits and their log-softmax, both kept for the backward: 2 x (B, T, V) floats
     assert memory.activations > 2 * x.numel() * CONFIG.vocab_size * 4
     assert memory.total == 16 * n + memory.activations
+    assert memory.parameters + memory.activations <= memory.step_peak < memory.total
     assert torch.equal(torch.get_rng_state(), rng)  # dropout's stream is untouched
     assert all(p.grad is None for p in model.parameters())
