@@ -198,7 +198,7 @@ def cmd_train(args: argparse.Namespace) -> None:
               f"{rank.world_size} process(es)", file=sys.stderr)
         micro = get_batch(train_data, train_config.batch_size // rank.world_size, T,
                           torch.Generator().manual_seed(0))
-        print_accounting(model, train_config, dtype, *(t.to(device) for t in micro))
+        print_accounting(model, dtype, *(t.to(device) for t in micro))
     bar = tqdm(total=train_config.max_steps, initial=state.step, disable=not rank.is_main,
                desc="train", unit="step")
 
@@ -222,7 +222,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         bar.close()
     if rank.is_main:
         paused = sum(s for step, s in clock["evals"].items() if step < state.step)
-        print_utilisation(model, train_config, dtype, device, clock["steps"], paused)
+        print_utilisation(model, train_config, dtype, device, clock["steps"], paused,
+                          rank.world_size)
         save_checkpoint(out, model, tokenizer, optimizer, train_config, state)
         reached = "" if state.step == train_config.max_steps else \
             f" (validation loss reached the target {train_config.target_loss})"
@@ -238,8 +239,7 @@ def check_compiler(device: str) -> None:
                          f"(install g++ or set CXX)")
 
 
-def print_accounting(model: GPT, config: TrainConfig, dtype: torch.dtype, x: torch.Tensor,
-                     y: torch.Tensor) -> None:
+def print_accounting(model: GPT, dtype: torch.dtype, x: torch.Tensor, y: torch.Tensor) -> None:
     """FLOPs per token and the bytes of one step, before the run (snippets.training.accounting)."""
     memory = training_memory(model, x, y, dtype)
     mib = lambda n: f"{n / 2**20:,.1f} MiB"  # noqa: E731
@@ -251,9 +251,9 @@ def print_accounting(model: GPT, config: TrainConfig, dtype: torch.dtype, x: tor
 
 
 def print_utilisation(model: GPT, config: TrainConfig, dtype: torch.dtype, device: str,
-                      step_ends: list[float], paused: float) -> None:
+                      step_ends: list[float], paused: float, world_size: int) -> None:
     """Tokens per second and MFU over the steps after the first (which may compile), the
-    evaluations and saves between them not counted."""
+    evaluations and saves between them not counted; MFU per process, against one device."""
     if len(step_ends) < 2:
         return
     seconds = step_ends[-1] - step_ends[0] - paused
@@ -261,10 +261,12 @@ def print_utilisation(model: GPT, config: TrainConfig, dtype: torch.dtype, devic
         * model.config.context_length
     peak = matmul_peak(device, dtype)
     rate = tokens / seconds
-    print(f"{rate:,.0f} tokens/s, {rate * flops_per_token(model.config) / 1e9:,.2f} GFLOP/s: "
-          f"MFU {mfu(flops_per_token(model.config), rate, peak):.1%} of this machine's "
-          f"measured {str(dtype).removeprefix('torch.')} matmul peak of {peak / 1e9:,.1f} "
-          f"GFLOP/s", file=sys.stderr)
+    per_device = rate / world_size
+    per_token = flops_per_token(model.config)
+    print(f"{rate:,.0f} tokens/s, {per_device * per_token / 1e9:,.2f} GFLOP/s per process: "
+          f"MFU {mfu(per_token, per_device, peak):.1%} of this machine's measured "
+          f"{str(dtype).removeprefix('torch.')} matmul peak of {peak / 1e9:,.1f} GFLOP/s",
+          file=sys.stderr)
 
 
 def default_prompt(tokenizer) -> str:

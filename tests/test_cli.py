@@ -269,8 +269,9 @@ def test_the_compiler_is_checked_before_the_long_work(trained, monkeypatch, caps
     monkeypatch.setenv("CXX", "no-such-compiler")
     monkeypatch.setattr(cli, "load_text", lambda *a: pytest.fail("the data was read first"))
     code, err = run(["train", "--compile", "--out", str(trained / "out" / "c.pt")], capsys)
-    assert code == 2 and err.strip() == ("error: --compile on a CPU needs a C++ compiler; "
-                                         "'no-such-compiler' is not on PATH (install g++ or set CXX)")
+    assert code == 2 and err.strip() == (
+        "error: --compile on a CPU needs a C++ compiler; 'no-such-compiler' is not on PATH "
+        "(install g++ or set CXX)")
 
 
 def test_the_scale_flags_train_and_the_trainer_prints_its_accounting(tmp_path, data, monkeypatch,

@@ -12,7 +12,8 @@ V, T = 24, 8
 
 def tiny_model(seed: int = 0) -> GPT:
     torch.manual_seed(seed)
-    return GPT(GPTConfig(vocab_size=V, context_length=T, n_layers=2, n_heads=2, d_model=16)).double()
+    config = GPTConfig(vocab_size=V, context_length=T, n_layers=2, n_heads=2, d_model=16)
+    return GPT(config).double()
 
 
 def padded_batch(rows: int = 6) -> tuple[torch.Tensor, torch.Tensor]:
