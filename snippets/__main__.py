@@ -6,8 +6,11 @@ docs/building_mini_transformer.md.
 
 import argparse
 import math
+import os
+import shutil
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,8 +23,12 @@ from snippets.tokenizers.char import CharTokenizer
 from snippets.training.checkpoint import MODELS, CheckpointError, load_checkpoint, save_checkpoint
 from snippets.training.corpus import CorpusError, tiny_shakespeare
 from snippets.models.sampling import check_sampling_args
-from snippets.training.text_data import read_text, train_val_split
+from snippets.training.text_data import get_batch, read_text, train_val_split
 from snippets.training.loop import TrainConfig, TrainState, make_optimizer, train
+from snippets.training.accounting import (flops_per_token, matmul_peak, mfu,
+                                          training_memory)
+from snippets.training.activation_checkpointing import checkpoint_blocks
+from snippets.training.precision import check_precision
 
 # Model and optimiser settings by name; command-line flags override single fields.
 PRESETS: dict[str, tuple[dict, dict]] = {
@@ -91,7 +98,9 @@ def resume_config(args: argparse.Namespace, ckpt) -> TrainConfig:
         raise ValueError(f"{args.resume} has no training settings: it cannot resume")
     conflicts = []
     for flag, value, kept in (("--lr", args.lr, saved.lr), ("--batch-size", args.batch_size,
-                              saved.batch_size), ("--seed", args.seed, saved.seed)):
+                              saved.batch_size), ("--seed", args.seed, saved.seed),
+                              ("--grad-accum", args.grad_accum, saved.grad_accum),
+                              ("--dtype", args.dtype, saved.dtype)):
         if value is not None and value != kept:
             conflicts.append(f"{flag} {value} (the checkpoint's is {kept})")
     if args.preset is not None:
@@ -131,7 +140,8 @@ def fresh_config(args: argparse.Namespace) -> TrainConfig:
     merged = dict(train_kw)
     # `is not None`: 0 is a value (--seed 0), never "unset"
     for key, value in (("batch_size", args.batch_size), ("max_steps", args.steps),
-                       ("lr", args.lr), ("seed", args.seed), ("target_loss", args.target_loss)):
+                       ("lr", args.lr), ("seed", args.seed), ("target_loss", args.target_loss),
+                       ("grad_accum", args.grad_accum), ("dtype", args.dtype)):
         if value is not None:
             merged[key] = value
     if args.lr is not None:  # the floor of the cosine follows the peak (every preset: peak / 10)
@@ -150,6 +160,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         train_config = resume_config(args, ckpt)
     else:
         train_config = fresh_config(args)
+    dtype = check_precision(train_config.dtype, device)
+    if args.compile:
+        check_compiler(device)
     rank = distributed.setup(device)
     text = load_text(args.data)
     if args.resume:
@@ -173,21 +186,34 @@ def cmd_train(args: argparse.Namespace) -> None:
                              f"of context_length + 1 = {T + 1} ({len(ids):,} tokens in all, 10% "
                              f"for validation): give more text")
     windows = len(train_data) - T
-    if train_config.batch_size > windows:
-        raise ValueError(f"batch size {train_config.batch_size:,} exceeds the {windows:,} "
+    per_step = train_config.batch_size * train_config.grad_accum
+    if per_step > windows:
+        accum = "" if train_config.grad_accum == 1 else \
+            f" x {train_config.grad_accum} micro-batches = {per_step:,} windows a step"
+        raise ValueError(f"batch size {train_config.batch_size:,}{accum} exceeds the {windows:,} "
                          f"distinct windows of the training split; use at most {windows:,}")
+    if args.checkpoint_activations:
+        checkpoint_blocks(model)
     optimizer = make_optimizer(model, train_config)
     if args.resume:
         state = ckpt.restore(optimizer)
     ddp_model = distributed.wrap(model, rank, device)
+    if args.compile:
+        ddp_model = torch.compile(ddp_model)
     if rank.is_main:
         print(f"{model.num_parameters():,} parameters, {tokenizer.vocab_size} tokens, "
               f"{len(train_data):,} train / {len(val_data):,} val tokens, device {device}, "
               f"{rank.world_size} process(es)", file=sys.stderr)
+        micro = get_batch(train_data, train_config.batch_size // rank.world_size, T,
+                          torch.Generator().manual_seed(0))
+        print_accounting(model, dtype, *(t.to(device) for t in micro))
     bar = tqdm(total=train_config.max_steps, initial=state.step, disable=not rank.is_main,
                desc="train", unit="step")
 
+    clock = {"steps": [], "evals": {}}  # step end times; seconds of evaluation and saving
+
     def on_step(step: int, loss: float, lr: float) -> None:
+        clock["steps"].append(time.perf_counter())
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}")
 
@@ -195,6 +221,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         if rank.is_main:
             bar.write(f"step {row['step']}: train {row['train_loss']:.4f}, val {row['val_loss']:.4f}")
             save_checkpoint(out, model, tokenizer, optimizer, train_config, state)
+        clock["evals"][row["step"]] = time.perf_counter() - row["time"]
 
     try:  # a diverged run stops here, before its NaN can reach a checkpoint
         train(ddp_model, optimizer, train_data, val_data, train_config, state,
@@ -202,11 +229,57 @@ def cmd_train(args: argparse.Namespace) -> None:
     finally:
         bar.close()
     if rank.is_main:
+        paused = sum(s for step, s in clock["evals"].items() if step < state.step)
+        print_utilisation(model, train_config, dtype, device, clock["steps"], paused,
+                          rank.world_size)
         save_checkpoint(out, model, tokenizer, optimizer, train_config, state)
         reached = "" if state.step == train_config.max_steps else \
             f" (validation loss reached the target {train_config.target_loss})"
         print(f"saved {out} at step {state.step}{reached}", file=sys.stderr)
     distributed.teardown()
+
+
+def check_compiler(device: str) -> None:
+    """torch.compile generates C++ on a CPU: refuse --compile now if there is no compiler."""
+    compiler = os.environ.get("CXX", "g++")
+    if torch.device(device).type == "cpu" and shutil.which(compiler) is None:
+        raise ValueError(f"--compile on a CPU needs a C++ compiler; {compiler!r} is not on PATH "
+                         f"(install g++ or set CXX)")
+
+
+def model_flops_per_token(model: torch.nn.Module, attention: bool = True) -> int:
+    """Kaplan's 6N (+ 6 L T C) for either model family, N counted on the model itself."""
+    return flops_per_token(model.config, attention, n=model.num_parameters(non_embedding=True))
+
+
+def print_accounting(model: torch.nn.Module, dtype: torch.dtype, x: torch.Tensor, y: torch.Tensor) -> None:
+    """FLOPs per token and the bytes of one step, before the run (snippets.training.accounting)."""
+    memory = training_memory(model, x, y, dtype)
+    mib = lambda n: f"{n / 2**20:,.1f} MiB"  # noqa: E731
+    print(f"FLOPs per token: {model_flops_per_token(model):,} "
+          f"({model_flops_per_token(model, attention=False):,} without attention); memory: "
+          f"parameters {mib(memory.parameters)}, gradients {mib(memory.gradients)}, AdamW "
+          f"{mib(memory.optimizer)}, activations {mib(memory.activations)} (micro-batch "
+          f"{len(x)}), total {mib(memory.total)}", file=sys.stderr)
+
+
+def print_utilisation(model: torch.nn.Module, config: TrainConfig, dtype: torch.dtype, device: str,
+                      step_ends: list[float], paused: float, world_size: int) -> None:
+    """Tokens per second and MFU over the steps after the first (which may compile), the
+    evaluations and saves between them not counted; MFU per process, against one device."""
+    if len(step_ends) < 2:
+        return
+    seconds = step_ends[-1] - step_ends[0] - paused
+    tokens = (len(step_ends) - 1) * config.batch_size * config.grad_accum \
+        * model.config.context_length
+    peak = matmul_peak(device, dtype)
+    rate = tokens / seconds
+    per_device = rate / world_size
+    per_token = model_flops_per_token(model)
+    print(f"{rate:,.0f} tokens/s, {per_device * per_token / 1e9:,.2f} GFLOP/s per process: "
+          f"MFU {mfu(per_token, per_device, peak):.1%} of this machine's measured "
+          f"{str(dtype).removeprefix('torch.')} matmul peak of {peak / 1e9:,.1f} GFLOP/s",
+          file=sys.stderr)
 
 
 def default_prompt(tokenizer) -> str:
@@ -280,6 +353,14 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--target-loss", type=_positive_float,
                    help="stop at the first evaluation with a validation loss at or below this "
                         "(default: the preset's; shakespeare-fast stops at 1.88)")
+    t.add_argument("--grad-accum", type=_number(int, 1, MAX_BATCH_SIZE),
+                   help="micro-batches of --batch-size per optimiser step (default 1)")
+    t.add_argument("--dtype", choices=["float32", "bfloat16", "float16"],
+                   help="autocast dtype of the forward pass (default float32; float16 needs "
+                        "CUDA); weights and optimiser state stay float32")
+    t.add_argument("--compile", action="store_true", help="torch.compile the model")
+    t.add_argument("--checkpoint-activations", action="store_true",
+                   help="recompute each block's activations in the backward to save memory")
     t.add_argument("--device", default="cpu", help="cpu, cuda or mps")
     t.add_argument("--resume", help="continue this checkpoint's run, with its settings, to its "
                                     "total number of steps")

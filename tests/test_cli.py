@@ -156,6 +156,16 @@ BAD = [  # (arguments, what the error line must say, the last step that may run 
      "steps instead of the checkpoint's 6, and the learning rate would jump at step 4", "args"),
     ("train --resume {dir}/done.pt", "the checkpoint's run is complete (6 of 6 steps)", "args"),
     ("train --target-loss 0", "argument --target-loss: must be > 0, got 0", "args"),
+    ("train --grad-accum 0", "argument --grad-accum: must be in [1, 65,536], got 0", "args"),
+    ("train --dtype float64", "argument --dtype: invalid choice: 'float64'", "args"),
+    ("train --dtype float16", "--dtype float16 needs a CUDA device (fast float16 kernels and a "
+     "gradient scaler), not 'cpu'; use --dtype bfloat16", "args"),
+    ("train --resume {dir}/ckpt.pt --grad-accum 2", "--grad-accum 2 (the checkpoint's is 1)",
+     "args"),
+    ("train --resume {dir}/ckpt.pt --dtype bfloat16",
+     "--dtype bfloat16 (the checkpoint's is float32)", "args"),
+    ("train --batch-size 1000 --grad-accum 2", "batch size 1,000 x 2 micro-batches = 2,000 "
+     "windows a step exceeds the 1,615 distinct windows", "data"),
     ("train --resume {dir}/nan.pt --steps 9", "NaN or inf", "args"),
     ("train --resume {dir}", "is a directory, not a checkpoint", "args"),
     ("train --data {dir}/short.txt", "the validation split has 28 tokens, fewer than one window "
@@ -266,3 +276,50 @@ def test_the_llama_preset_trains_a_llama_that_generates_from_its_checkpoint(tmp_
     assert main(["generate", "--checkpoint", str(ckpt), "--prompt", "First",
                  "--max-new-tokens", "10"]) == 0
     assert capsys.readouterr().out.startswith("First")
+
+
+def test_the_compiler_is_checked_before_the_long_work(trained, monkeypatch, capsys):
+    import snippets.__main__ as cli
+
+    monkeypatch.setenv("CXX", "no-such-compiler")
+    monkeypatch.setattr(cli, "load_text", lambda *a: pytest.fail("the data was read first"))
+    code, err = run(["train", "--compile", "--out", str(trained / "out" / "c.pt")], capsys)
+    assert code == 2 and err.strip() == (
+        "error: --compile on a CPU needs a C++ compiler; 'no-such-compiler' is not on PATH "
+        "(install g++ or set CXX)")
+
+
+def test_the_scale_flags_train_and_the_trainer_prints_its_accounting(tmp_path, data, monkeypatch,
+                                                                      capsys):
+    """--grad-accum, --dtype bfloat16 and --checkpoint-activations together; --compile with
+    dynamo's eager backend (tracing without code generation: seconds instead of a minute on
+    two cores; the inductor backend is measured by benchmarks/bench_train_features.py)."""
+    import snippets.__main__ as cli
+
+    real_train, real_compile, runs = cli.train, torch.compile, []
+
+    def recording(*args, on_step, **kwargs):
+        losses = []
+        runs.append(losses)
+        return real_train(*args, on_step=lambda s, loss, lr: (losses.append(loss),
+                                                              on_step(s, loss, lr)), **kwargs)
+
+    monkeypatch.setattr(cli, "train", recording)
+    monkeypatch.setattr(torch, "compile", lambda model: real_compile(model, backend="eager"))
+    base = ["train", "--data", str(data), "--steps", "4", "--batch-size", "4"]
+    assert main(base + ["--out", str(tmp_path / "a.pt")]) == 0
+    err = capsys.readouterr().err
+    assert "FLOPs per token: " in err and "AdamW " in err and "activations " in err
+    assert "tokens/s" in err and "MFU " in err and "float32 matmul peak" in err
+    assert main(base + ["--compile", "--out", str(tmp_path / "b.pt")]) == 0
+    assert main(base + ["--checkpoint-activations", "--out", str(tmp_path / "c.pt")]) == 0
+    assert runs[1] == pytest.approx(runs[0], rel=1e-6) and runs[2] == runs[0]
+    capsys.readouterr()
+    assert main(["train", "--data", str(data), "--steps", "4", "--batch-size", "2",
+                 "--grad-accum", "2", "--dtype", "bfloat16", "--checkpoint-activations",
+                 "--out", str(tmp_path / "d.pt")]) == 0
+    assert "bfloat16 matmul peak" in capsys.readouterr().err
+    saved = torch.load(tmp_path / "d.pt", weights_only=True)
+    assert saved["train_config"]["grad_accum"] == 2 and saved["train_config"]["dtype"] == "bfloat16"
+    assert set(saved["model"]) == set(torch.load(tmp_path / "a.pt", weights_only=True)["model"])
+    assert abs(runs[3][0] - runs[0][0]) < 0.01  # the same 4 windows at step 1, in bfloat16

@@ -8,12 +8,14 @@ Shape legend: B batch, T context length, V vocabulary size.
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
+from snippets.training.precision import DTYPES, autocast, make_scaler
 from snippets.training.schedule import lr_at
 from snippets.training.text_data import get_batch
 # --8<-- [end:imports]
@@ -24,7 +26,9 @@ from snippets.training.text_data import get_batch
 class TrainConfig:
     """Optimiser and loop settings; the defaults are the 4-layer Shakespeare recipe's."""
 
-    batch_size: int = 12              # global: split across ranks under DDP
+    batch_size: int = 12              # global micro-batch: split across ranks under DDP
+    grad_accum: int = 1               # micro-batches per step: a step sees grad_accum * batch_size
+    dtype: str = "float32"            # autocast dtype of the forward pass; weights stay float32
     max_steps: int = 2000
     lr: float = 1e-3
     min_lr: float = 1e-4
@@ -38,7 +42,7 @@ class TrainConfig:
     target_loss: float | None = None  # stop at the first evaluation at or below it
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_steps", "eval_interval", "eval_iters"):
+        for name in ("batch_size", "grad_accum", "max_steps", "eval_interval", "eval_iters"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         lr_ok = math.isfinite(self.lr) and self.lr > 0  # `nan <= 0` is False: test finiteness
@@ -48,6 +52,8 @@ class TrainConfig:
         if self.target_loss is not None and not (math.isfinite(self.target_loss)
                                                  and self.target_loss > 0):
             raise ValueError(f"target_loss must be a finite number > 0, got {self.target_loss}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
         lr_at(0, max_lr=self.lr, min_lr=self.min_lr, warmup_steps=self.warmup_steps,
               total_steps=self.max_steps)  # validates the schedule's arguments
 # --8<-- [end:config]
@@ -112,27 +118,65 @@ class DivergedError(ValueError):
     """The loss or the gradient is not finite: one more update would make every weight NaN."""
 
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
-               y: torch.Tensor, lr: float, grad_clip: float) -> tuple[float, float]:
-    """One optimiser step at learning rate lr; returns (loss, gradient norm before clipping).
+IGNORE_INDEX = -100  # F.cross_entropy's default: a target that is padding, not a token
 
-    Raises DivergedError, before the update, when the loss or the gradient is inf or NaN.
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               y: torch.Tensor, lr: float, grad_clip: float, *, grad_accum: int = 1,
+               dtype: torch.dtype = torch.float32,
+               scaler: torch.amp.GradScaler | None = None) -> tuple[float, float]:
+    """One optimiser step on x, y (B, T) at learning rate lr, with the backward done in
+    grad_accum micro-batches; returns (the batch's mean loss, gradient norm before clipping).
+
+    The model's loss is a mean over a micro-batch's counted targets. Weighting micro-batch i
+    by n_i / sum(n), its share of all counted targets, makes the summed gradient that of the
+    whole batch's mean, whatever the padding; a plain 1 / grad_accum does so only when every
+    micro-batch counts the same number of targets. One micro-batch has weight 1.0: no bit moves.
+
+    Raises DivergedError, before the update, when the loss or the gradient is inf or NaN;
+    under a float16 scaler an inf gradient is an overflow instead: the scaler skips the step
+    and lowers its scale.
     """
+    if not 1 <= grad_accum <= len(x):
+        raise ValueError(f"grad_accum must be in [1, {len(x)}] for a batch of {len(x)}, "
+                         f"got {grad_accum}")
     for group in optimizer.param_groups:
         group["lr"] = lr
-    _, loss = model(x, y)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    micro = list(zip(x.tensor_split(grad_accum), y.tensor_split(grad_accum), strict=True))
+    counts = [int((yi != IGNORE_INDEX).sum()) for _, yi in micro]
+    if sum(counts) == 0:
+        raise ValueError("every target is padding: there is no loss to train on")
+    loss = None
+    for i, ((xi, yi), n) in enumerate(zip(micro, counts, strict=True)):
+        if n == 0:  # its mean would be 0 / 0; it adds nothing to the sum
+            continue
+        # DDP all-reduces at the last micro-batch's backward only, not at every one
+        last = i == len(micro) - 1
+        sync = nullcontext() if last or not hasattr(model, "no_sync") else model.no_sync()
+        with sync:
+            with autocast(x.device.type, dtype):
+                _, micro_loss = model(xi, yi)
+            weighted = micro_loss * (n / sum(counts))
+            (weighted if scaler is None else scaler.scale(weighted)).backward()
+        loss = weighted.detach() if loss is None else loss + weighted.detach()
+    if scaler is not None:
+        scaler.unscale_(optimizer)  # clip and report the true gradient, not the scaled one
     if grad_clip > 0:
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     else:
         norm = torch.linalg.vector_norm(
             torch.stack([p.grad.norm() for p in model.parameters() if p.grad is not None]))
     loss_value, norm_value = loss.item(), norm.item()
-    if not (math.isfinite(loss_value) and math.isfinite(norm_value)):  # keep the last good weights
+    overflow = scaler is not None and math.isfinite(loss_value)
+    if not (math.isfinite(loss_value) and (math.isfinite(norm_value) or overflow)):
         raise DivergedError(f"training diverged: loss {loss_value}, gradient norm {norm_value} "
                             f"at learning rate {lr:.3g}; try a lower learning rate")
-    optimizer.step()
+    if scaler is None:
+        optimizer.step()
+    else:
+        scaler.step(optimizer)  # skipped when a gradient overflowed
+        scaler.update()
     return loss_value, norm_value
 # --8<-- [end:train_step]
 
@@ -154,6 +198,12 @@ class TrainState:
 
 
 # --8<-- [start:train]
+def unwrap(model: nn.Module) -> nn.Module:
+    """The model itself under torch.compile's and DDP's wrappers (for its config, evaluation)."""
+    model = getattr(model, "_orig_mod", model)  # torch.compile
+    return getattr(model, "module", model)      # DistributedDataParallel
+
+
 def train(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: torch.Tensor,
           val_data: torch.Tensor, config: TrainConfig, state: TrainState, *,
           stop_at: int | None = None,
@@ -161,29 +211,35 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, train_data: torch.
           on_eval: Callable[[dict], bool | None] | None = None) -> TrainState:
     """Train from state.step up to stop_at (default config.max_steps); returns the state.
 
-    Under torch.distributed every rank draws the same global batch and keeps its own slice,
-    so N ranks see exactly the windows one process would, and DDP's gradient average equals
-    the single-process gradient of the global batch. The run stops early at the first
+    Each step draws one global batch of grad_accum * batch_size windows. Under
+    torch.distributed every rank draws the same global batch and keeps its own slice, so N
+    ranks see exactly the windows one process would, and DDP's gradient average equals the
+    single-process gradient of the global batch; each rank then splits its slice into
+    grad_accum micro-batches. The run stops early at the first
     evaluation whose validation loss reaches config.target_loss, or when on_eval returns True.
     """
     world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_initialized() else (1, 0)
     if config.batch_size % world:
         raise ValueError(f"batch_size {config.batch_size} is not divisible by {world} ranks")
-    local = config.batch_size // world
-    raw = model.module if hasattr(model, "module") else model  # unwrap DDP for config
+    local = config.batch_size // world * config.grad_accum  # this rank's windows per step
+    raw = unwrap(model)
     T = raw.config.context_length
     device = next(model.parameters()).device
     stop = config.max_steps if stop_at is None else stop_at
+    dtype = DTYPES[config.dtype]
+    scaler = make_scaler(dtype, device.type)  # float16 only; starts again at 2**16 on resume
     model.train()
     while state.step < stop:
         step = state.step
         lr = lr_at(step, max_lr=config.lr, min_lr=config.min_lr,
                    warmup_steps=config.warmup_steps, total_steps=config.max_steps)
-        x, y = get_batch(train_data, config.batch_size, T, state.batch_rng)  # global (B, T)
+        x, y = get_batch(train_data, config.batch_size * config.grad_accum, T,
+                         state.batch_rng)                                 # global (A * B, T)
         x, y = x[rank * local:(rank + 1) * local], y[rank * local:(rank + 1) * local]
         try:
             loss, norm = train_step(model, optimizer, x.to(device), y.to(device), lr,
-                                    config.grad_clip)
+                                    config.grad_clip, grad_accum=config.grad_accum, dtype=dtype,
+                                    scaler=scaler)
         except DivergedError as error:
             raise DivergedError(f"step {step + 1}: {error}") from None
         if world > 1:  # report the global batch's loss, not this rank's slice
