@@ -179,8 +179,12 @@ def test_the_header_row_stays_in_view_and_the_navigation_is_there(browser, base_
     visit = open_page(browser, base_url + "verified/", DESKTOP, scheme)
     try:
         page = visit.page
-        assert page.locator(".md-sidebar--primary .md-nav__link--active").first.is_visible(), "no site navigation"
-        assert page.locator(".md-sidebar--primary").get_by_text("Verified").first.is_visible()
+        sidebar = page.locator(".md-sidebar--primary")
+        assert sidebar.is_visible() and sidebar.bounding_box()["width"] > 150, "no site navigation"
+        shown = sidebar.evaluate("""s => [...s.querySelectorAll("a")].filter(a => a.getClientRects().length
+            && getComputedStyle(a).visibility !== "hidden").map(a => a.textContent.trim())""")
+        for link in ("Home", "Interview drill", "Verified", "Stated goals", "9. Building a mini transformer"):
+            assert link in shown, f"the navigation lacks {link!r}: {shown[:12]}"
         tables = page.locator("article table")
         tallest = max(range(tables.count()), key=lambda i: tables.nth(i).bounding_box()["height"])
         table = tables.nth(tallest)
