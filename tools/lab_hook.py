@@ -49,8 +49,10 @@ REPOSITORY = "https://github.com/modern-nlp/modern-nlp-transformers"
 PAGES = "https://{0}.github.io/{1}/".format(*REPOSITORY.removeprefix("https://github.com/").split("/"))
 PAGE_LINK = re.compile(r"\]\(\.\./\.\./([^)]*)\)")  # [chapter](../../chapter/) in a lab
 # What nbconvert adds around a notebook's text that a search result should not show: the
-# "In [1]:" prompts, the heading anchors (¶) and the copy buttons (their hidden "Copied!").
-CLUTTER = re.compile(r'<(div|a) (class="(?:jp-InputPrompt|jp-OutputPrompt|anchor-link|zeroclipboard-container)\b)')
+# "In [1]:" prompts, the heading anchors (¶), the copy buttons (their hidden "Copied!") and the
+# hidden plain copy of each code cell that a copy button copies.
+CLUTTER = re.compile(
+    r'<(div|a) (class="(?:jp-InputPrompt|jp-OutputPrompt|anchor-link|zeroclipboard-container|clipboard-copy-txt)\b)')
 PNG = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,([A-Za-z0-9+/]{32})[^>]*>')
 # A lab's text keeps its formulas as $...$ and $$...$$ (tools/katex_hook.py typesets them after
 # the search plugin has read the page); code spans keep their dollars.

@@ -38,9 +38,10 @@ def test_prompts_anchors_and_copy_buttons_are_kept_out_of_search():
     html = ('<div class="jp-InputPrompt jp-InputArea-prompt">In [1]:</div>'
             '<h2 id="x">X<a class="anchor-link" href="#x">¶</a></h2>'
             '<div class="zeroclipboard-container"><span class="notice" hidden="">Copied!</span></div>'
-            '<div class="jp-OutputPrompt jp-OutputArea-prompt">Out[1]:</div><div class="jp-Cell">')
+            '<div class="jp-OutputPrompt jp-OutputArea-prompt">Out[1]:</div><div class="jp-Cell">'
+            '<div class="clipboard-copy-txt" id="cell-1">import torch</div>')
     marked = BeautifulSoup(CLUTTER.sub(r'<\1 data-search-exclude="true" \2', html), "html.parser")
-    assert len(marked.select("[data-search-exclude]")) == 4
+    assert len(marked.select("[data-search-exclude]")) == 5
     assert marked.select_one(".jp-Cell").get("data-search-exclude") is None
 
 
