@@ -22,13 +22,21 @@ in Colab (branch main), and a missing or stale committed notebook is a warning, 
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import logging
 import re
+import struct
 import sys
 import tomllib
 from pathlib import Path
 from urllib.parse import urlparse
+
+try:  # as a MkDocs hook: MkDocs puts this file's folder on sys.path while it loads the hook
+    from plain_text_hook import search_text
+except ImportError:  # imported as tools.lab_hook (the tests)
+    from tools.plain_text_hook import search_text
 
 ROOT = Path(__file__).resolve().parent.parent
 LABS = ROOT / "docs" / "labs"
@@ -40,6 +48,15 @@ BRANCH = "main"
 REPOSITORY = "https://github.com/modern-nlp/modern-nlp-transformers"
 PAGES = "https://{0}.github.io/{1}/".format(*REPOSITORY.removeprefix("https://github.com/").split("/"))
 PAGE_LINK = re.compile(r"\]\(\.\./\.\./([^)]*)\)")  # [chapter](../../chapter/) in a lab
+# What nbconvert adds around a notebook's text that a search result should not show: the
+# "In [1]:" prompts, the heading anchors (¶), the copy buttons (their hidden "Copied!") and the
+# hidden plain copy of each code cell that a copy button copies.
+CLUTTER = re.compile(
+    r'<(div|a) (class="(?:jp-InputPrompt|jp-OutputPrompt|anchor-link|zeroclipboard-container|clipboard-copy-txt)\b)')
+PNG = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,([A-Za-z0-9+/]{32})[^>]*>')
+# A lab's text keeps its formulas as $...$ and $$...$$ (tools/katex_hook.py typesets them after
+# the search plugin has read the page); code spans keep their dollars.
+CODE_OR_MATH = re.compile(r"(<pre>.*?</pre>|<code>.*?</code>)|\$\$(.+?)\$\$|(?<!\\)\$([^$]+?)(?<!\\)\$", re.S)
 log = logging.getLogger("mkdocs.hooks.labs")
 
 
@@ -115,16 +132,41 @@ def is_lab(page) -> bool:
 
 
 def run_box(name: str, distribution: str, repository: str | None = None) -> str:
+    """The box at the top of a lab: the notebook and Colab as buttons, then how to install.
+
+    Left out of the search index (data-search-exclude): a lab's entry starts with its own text."""
     install = f'python -m pip install "{distribution}[check,data] @ __WHEEL_URL__"'
-    colab = (f' Or <a class="lab-colab" href="{colab_url(repository, name)}">open it in Colab</a>, '
-             "whose first code cell installs the package." if repository else "")
+    buttons = [f'<a class="md-button md-button--primary lab-download" href="{name}.ipynb" download>'
+               f"Download {name}.ipynb</a>"]
+    if repository:
+        buttons.append(f'<a class="md-button lab-colab" href="{colab_url(repository, name)}">Open in Colab</a>')
+    colab = " In Colab the notebook's first code cell installs the package." if repository else ""
     return (
-        '<div class="admonition tip lab-run">'
+        '<div class="admonition tip lab-run" data-search-exclude="true">'
         '<p class="admonition-title">Run this lab yourself</p>'
-        f"<p>1. Install the guide's package into a fresh environment: <code>{html.escape(install)}</code> "
-        '(in a clone of the repository: <code>python -m pip install -e ".[check,data]"</code>).</p>'
-        f'<p>2. Download <a href="{name}.ipynb" download>{name}.ipynb</a>, open it with Jupyter, '
-        f"change a value and re-run the cells below it.{colab}</p></div>")
+        f'<p class="lab-buttons">{" ".join(buttons)}</p>'
+        "<p>Open the notebook with Jupyter, change a value and re-run the cells below it. It needs the "
+        f"guide's package in a fresh environment: <code>{html.escape(install)}</code> (in a clone of the "
+        f'repository: <code>python -m pip install -e ".[check,data]"</code>).{colab}</p></div>')
+
+
+def png_size(encoded: str) -> tuple[int, int]:
+    """(width, height) of a PNG from the first 32 characters of its base64 (the IHDR chunk)."""
+    return struct.unpack(">II", base64.b64decode(encoded)[16:24])
+
+
+def mark_wide_figures(content: str) -> str:
+    """A figure at least twice as wide as tall (panels side by side) gets the class lab-wide,
+    which keeps its height readable on a phone and lets it scroll sideways, and a hint saying so."""
+    def mark(match: re.Match) -> str:
+        width, height = png_size(match[1])
+        if width < 2 * height:
+            return match[0]
+        tag = match[0].replace('class="', 'class="lab-wide ', 1) if 'class="' in match[0] \
+            else match[0].replace("<img", '<img class="lab-wide"', 1)
+        return ('<p class="lab-scroll-hint" data-search-exclude="true">Scroll sideways to see every '
+                f"panel.</p>{tag}")
+    return PNG.sub(mark, content)
 
 
 def on_page_content(content: str, page, config, files) -> str:
@@ -138,7 +180,31 @@ def on_page_content(content: str, page, config, files) -> str:
             log.warning("Labs: notebooks/%s is %s: Colab would open something else than "
                         "docs/labs/%s; run `python tools/lab_hook.py`", notebook.name,
                         "stale" if notebook.is_file() else "missing", script.name)
-    return run_box(script.stem, distribution(), repository) + content
+    content = CLUTTER.sub(r'<\1 data-search-exclude="true" \2', content)
+    return run_box(script.stem, distribution(), repository) + mark_wide_figures(content)
+
+
+def plain_formulas(text: str) -> str:
+    """A lab's search text with its $...$ formulas as readable text, as other pages have them."""
+    def replace(match: re.Match) -> str:
+        if match[1] is not None:
+            return match[1]
+        return f"\\[{match[2]}\\]" if match[2] is not None else f"\\({match[3]}\\)"
+    return search_text(CODE_OR_MATH.sub(replace, text))
+
+
+def clean_search_index(site: Path) -> None:
+    """Lab entries of the search index read as text: tools/plain_text_hook.py (which runs before
+    this hook) turns the other pages' \\(...\\) into text; labs write $...$."""
+    index = site / "search" / "search_index.json"
+    if not index.is_file():
+        return
+    data = json.loads(index.read_text(encoding="utf-8"))
+    for doc in data["docs"]:
+        if doc["location"].startswith("labs/"):
+            doc["title"] = plain_formulas(doc["title"])
+            doc["text"] = plain_formulas(doc["text"])
+    index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 def on_post_build(config) -> None:
@@ -147,6 +213,7 @@ def on_post_build(config) -> None:
         target = site / "labs" / script.stem / f"{script.stem}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(notebook_text(script), encoding="utf-8")
+    clean_search_index(site)
 
 
 def main(argv: list[str]) -> int:

@@ -1,11 +1,13 @@
-"""MkDocs hook: the Verified page, one table of every headline measurement the site states.
+"""MkDocs hook: the Verified page, every headline measurement the site states.
 
 Read at build time from the results files that the benchmarks write (results/*.md, .json,
 .txt) and that the chapters include, and from results/parity.json, which
 `python -m benchmarks parity` writes in seconds (the parity tests' maximum differences, with
 the versions of the libraries compared against). Each row gives the goal the site states,
 whether the run met it, the machine, Python, torch and cross-check library versions, the date
-and the page that discusses it.
+and the page that discusses it. The page states the environment most rows share once, at the
+top (a row that differs says so), then the rows with a goal, then chapter by chapter how many
+goals it met and the measurements its pages report without a goal.
 
 Every results file a page includes (a `--8<-- "results/..."` line) must have rows here:
 READERS below says how each one is read. A file that cannot be read as expected is logged as
@@ -104,7 +106,8 @@ def run_date(path: Path, text: str = "") -> str:
 def machine_line(text: str, source: str) -> tuple[str, str, str]:
     match = need(MACHINE.pattern, text, source, "the machine line (Machine: ..., Python ..., torch ...)",
                  re.I)
-    return f"{match.group(1)}, {match.group(2)} cores", match.group(3), match.group(4)
+    # a sentence may end right after the version: "torch 2.13.0+cpu."
+    return f"{match.group(1)}, {match.group(2)} cores", match.group(3), match.group(4).rstrip(".")
 
 
 def table(text: str, source: str) -> list[dict[str, str]]:
@@ -490,11 +493,101 @@ def unread(root: Path = ROOT) -> list[str]:
 
 # --------------------------------------------------------------------------------- page --
 
+@dataclass(frozen=True)
+class Environment:
+    """Where and when a row ran; the page states the most common one once."""
+    machine: str
+    python: str
+    torch: str
+    date: str  # YYYY-MM-DD
+
+
+def common_environment(rows: list[Row]) -> Environment:
+    """The machine, versions and day shared by most rows (each counted on its own)."""
+    measured = [r for r in rows if r.machine != "—"]
+    if not measured:
+        return Environment("—", "—", "—", "—")
+
+    def most(values: list[str]) -> str:
+        return max(sorted(set(values)), key=values.count)
+
+    return Environment(most([r.machine for r in measured]), most([r.python for r in measured]),
+                       most([r.torch for r in measured]), most([r.date[:10] for r in measured]))
+
+
+def exception(row: Row, usual: Environment) -> str:
+    """What differs in this row from the environment stated at the top ("" when nothing)."""
+    if row.machine == "—":
+        return ""
+    if row.machine == "not recorded":
+        setting = "machine and versions not recorded"
+    else:
+        setting = ", ".join(text for same, text in [
+            (row.machine == usual.machine, f"ran on {row.machine}"),
+            (row.python == usual.python, f"Python {row.python}"),
+            (row.torch == usual.torch, f"torch {row.torch}")] if not same)
+    day = "" if row.date[:10] == usual.date else f"dated {row.date}"
+    return "; ".join(part for part in (setting, day) if part)
+
+
+def chapters(nav) -> list[tuple[str, str]]:
+    """(entry page, title) of each chapter in nav order: the sections whose first entry is an
+    "Overview" page, e.g. ("gpt_family.md", "5. The GPT family")."""
+    found = []
+    for entry in nav if isinstance(nav, list) else []:
+        if isinstance(entry, dict):
+            for title, value in entry.items():
+                if isinstance(value, list) and value and isinstance(value[0], dict) \
+                        and isinstance(value[0].get("Overview"), str):
+                    found.append((value[0]["Overview"], title))
+    return found
+
+
+def chapter_of(page: str) -> str:
+    """The entry page of the chapter a page belongs to: gpt_family/kv-cache.md -> gpt_family.md."""
+    return page.split("/")[0].removesuffix(".md") + ".md" if page else ""
+
+
 def cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def page_markdown(rows: list[Row], titles: dict[str, str]) -> str:
+def source_cell(row: Row, titles: dict[str, str], usual: Environment) -> str:
+    """The page and the results file, and what differs from the stated environment."""
+    page = f"[{titles.get(row.page, row.page)}]({row.page})<br>" if row.page else ""
+    differs = exception(row, usual)
+    return f"{page}`{row.source}`" + (f'<br><em class="verified-env">{differs}</em>' if differs else "")
+
+
+def goals_table(rows: list[Row], usual: Environment, titles: dict[str, str]) -> list[str]:
+    lines = ['<div class="verified-table verified-goals" markdown>', "",
+             "| Measurement | Measured | Goal | Met | Checked against | Page and source |",
+             "|---|---|---|:---:|---|---|"]
+    for r in rows:
+        lines.append("| " + " | ".join(cell(x) for x in [
+            r.measurement, r.value, r.goal, "yes" if r.met else "**no**",
+            r.against or "—", source_cell(r, titles, usual)]) + " |")
+    return lines + ["", "</div>", ""]
+
+
+def measurements_table(rows: list[Row], usual: Environment, titles: dict[str, str]) -> list[str]:
+    lines = ['<div class="verified-table verified-rows" markdown>', "",
+             "| Measurement | Value | Checked against | Page and source |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append("| " + " | ".join(cell(x) for x in [
+            r.measurement, r.value, r.against or "—", source_cell(r, titles, usual)]) + " |")
+    return lines + ["", "</div>", ""]
+
+
+def page_markdown(rows: list[Row], titles: dict[str, str],
+                  chapter_list: list[tuple[str, str]] | None = None) -> str:
+    """The Verified page: the environment once, the stated goals, then each chapter's rows.
+
+    titles maps a page to its nav title; chapter_list is chapters(nav), in reading order."""
+    chapter_list = chapter_list or []
+    titles = {**titles, **dict(chapter_list)}  # an overview page is named by its chapter
+    order = {entry: i for i, (entry, _) in enumerate(chapter_list)}
+    rows = sorted(rows, key=lambda r: order.get(chapter_of(r.page), len(order)))  # stable
     parity = [r for r in rows if r.source == "results/parity.json"]
     bench = sorted({r.date[:10] for r in rows if r.source != "results/parity.json"})
     bench_run = RESULTS / "bench_run.json"
@@ -511,25 +604,19 @@ def page_markdown(rows: list[Row], titles: dict[str, str]) -> str:
     pending = sorted({r.source for r in rows if r.value.startswith("not measured yet")})
     measured = [r for r in rows if r.source not in pending]
     met = sum(r.met is True for r in measured)
-    goals = sum(r.met is not None for r in measured)
+    goals = [r for r in rows if r.met is not None]
+    usual = common_environment(rows)
     lines = [
-        "---",
-        "hide:",
-        "  - navigation",
-        "  - toc",
-        "---",
-        "",
         "# Verified",
         "",
-        "Every headline measurement this site states, in one table, read when the site is built "
-        "from the results files that the benchmarks write and the chapters include: the goal the "
-        "page states, whether the run met it, where and with what it ran, and the page that "
-        "discusses it. Nothing here is typed by hand; a benchmark run rewrites the files and the "
-        "next build rewrites this page.",
+        "Every headline measurement this site states, read when the site is built from the results "
+        "files that the benchmarks write and the chapters include: the goal the page states, whether "
+        "the run met it, what it was checked against, and the page that discusses it. Nothing here is "
+        "typed by hand; a benchmark run rewrites the files and the next build rewrites this page.",
         "",
-        f"**{met} of {goals}** stated goals are met"
-        + (f"; {len(measured) - goals} rows are measurements the pages report without a goal"
-           if goals < len(measured) else "")
+        f"**{met} of {sum(r.met is not None for r in measured)}** stated goals are met"
+        + (f"; {sum(r.met is None for r in measured)} rows are measurements the pages report without "
+           "a goal" if any(r.met is None for r in measured) else "")
         + (f"; {len(pending)} results files that pages include have not been measured yet "
            f"({', '.join(f'`{p}`' for p in pending)})" if pending else "") + "."
         + (f" The {len(parity)} parity rows (the maximum differences behind the parity tests) are "
@@ -537,29 +624,36 @@ def page_markdown(rows: list[Row], titles: dict[str, str]) -> str:
            f"dated {parity[0].date}." if parity else "")
         + (f" {bench_text}" if bench_text else ""),
         "",
-        '<div class="verified-table" markdown>',
+        '!!! info "Where and when: one environment, unless a row says otherwise"',
+        f"    Every row ran on **{usual.machine}** with **Python {usual.python}** and "
+        f"**torch {usual.torch}**, and is dated **{usual.date}**; a row that ran elsewhere, with "
+        "other versions or on another day says so under its results file. Dates are those the run "
+        "recorded; where a results file records none, the date of the commit that last changed it "
+        "(marked *commit*), or of the file itself (*file*). Machines are shared and timings move with "
+        "the load; the results files give the load average of each run, and ratios measured in one "
+        "run are steadier than absolute times.",
         "",
-        "| Measurement | Value | Goal | Met | Machine; Python; torch | Checked against | Date | Page and source |",
-        "|---|---|---|:---:|---|---|---|---|",
+        "## Stated goals",
+        "",
+        f"The {len(goals)} measurements for which a page states a goal, in chapter order.",
+        "",
+        *goals_table(goals, usual, titles),
     ]
+    grouped: dict[str, list[Row]] = {}
     for r in rows:
-        met_text = "—" if r.met is None else ("yes" if r.met else "**no**")
-        page = f"[{titles.get(r.page, r.page)}]({r.page})" if r.page else ""
-        lines.append("| " + " | ".join(cell(x) for x in [
-            r.measurement, r.value, r.goal or "—", met_text,
-            f"{r.machine}; Python {r.python}; torch {r.torch}" if r.machine != "—" else "—",
-            r.against or "—", r.date, f"{page}<br>`{r.source}`" if page else f"`{r.source}`"]) + " |")
-    lines += [
-        "",
-        "</div>",
-        "",
-        "Dates are those the run recorded; where a results file records none, the date of the "
-        "commit that last changed it (marked *commit*), or of the file itself (*file*). Machines "
-        "are shared and timings move with the load; the results files give the load average of "
-        "each run, and ratios measured in one run are steadier than absolute times.",
-        "",
-    ]
-    return "\n".join(lines)
+        grouped.setdefault(chapter_of(r.page), []).append(r)
+    for entry in [e for e, _ in chapter_list if e in grouped] + [e for e in grouped if e not in order]:
+        in_chapter = grouped[entry]
+        stated = [r for r in in_chapter if r.met is not None]
+        others = [r for r in in_chapter if r.met is None]
+        lines += [f"## {dict(chapter_list).get(entry, 'Other pages')}", ""]
+        if stated:
+            lines += [f"{sum(r.met is True for r in stated)} of {len(stated)} stated "
+                      f"goal{'s' if len(stated) != 1 else ''} met (in [the table of goals](#stated-goals))"
+                      + ("; the measurements its pages report without a goal:" if others else "."), ""]
+        if others:
+            lines += measurements_table(others, usual, titles)
+    return "\n".join(lines) + "\n"
 
 
 def nav_titles(entries, found: dict[str, str] | None = None) -> dict[str, str]:
@@ -588,6 +682,6 @@ def on_files(files: Files, config) -> Files:
         log.warning("Verified: %s", problem)
     for message in unread():  # tests/site/test_verified.py fails on these; the build goes on
         log.info("Verified: %s", message)
-    markdown = page_markdown(rows, nav_titles(config.nav or []))
+    markdown = page_markdown(rows, nav_titles(config.nav or []), chapters(config.nav or []))
     files.append(File.generated(config, PAGE, content=markdown))
     return files

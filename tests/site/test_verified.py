@@ -8,15 +8,20 @@ when its file stops saying what it expects.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
 from bs4 import BeautifulSoup
 
+import yaml
+
 from tests.site.test_browser import SCREENSHOTS, Visit, base_url, browser  # noqa: F401 (fixtures)
+from tests.site.test_reader import DESKTOP, open_page
 from tools.pageblocks import ROOT
 from tools.sitepages import SITE
-from tools.verified_hook import READERS, collect, included_results, table, unread
+from tools.verified_hook import (READERS, Row, chapter_of, chapters, collect, common_environment, exception,
+                                 included_results, page_markdown, table, unread)
 
 INCLUDED = sorted(included_results())
 
@@ -88,21 +93,117 @@ def test_table_reads_a_markdown_table_by_header():
     assert rows == [{"Model": "a", "Loss": "1.5"}, {"Model": "b", "Loss": "2"}]
 
 
-@pytest.mark.site
-def test_the_built_table_has_every_included_results_file():
+def test_the_page_states_the_environment_once_then_goals_then_chapters():
+    def row(name, page, goal="", met=None, machine="box, 2 cores", date="2026-01-02"):
+        return Row(name, "1.0", goal, met, "results/x.md", page, machine, "3.11", "2.0", "", date)
+
+    rows = [row("b", "two/s.md"), row("a", "one.md", "≤ 2", True), row("c", "two.md", date="2026-01-05 (commit)"),
+            row("d", "one/s.md", machine="not recorded"), row("e", "two.md", "> 0", False)]
+    nav_ = [{"1. One": [{"Overview": "one.md"}, {"1.1 S": "one/s.md"}]},
+            {"2. Two": [{"Overview": "two.md"}, {"2.1 S": "two/s.md"}]}]
+    page = page_markdown(rows, {"one/s.md": "1.1 S", "two/s.md": "2.1 S"}, chapters(nav_))
+    assert "hide:" not in page  # the site navigation stays
+    assert re.findall(r"^## (.*)", page, re.M) == ["Stated goals", "1. One", "2. Two"]
+    assert page.count("box, 2 cores") == 1 and "dated **2026-01-02**" in page
+    # only the row of another day carries a date
+    assert [line.split(" | ")[0] for line in page.splitlines() if "2026" in line and line.startswith("| ")] == ["| c"]
+    goals = page.split("## Stated goals")[1].split("## 1. One")[0]
+    assert goals.index("| a |") < goals.index("| e |") and "| b |" not in goals
+    assert "dated 2026-01-05 (commit)" in page and "machine and versions not recorded" in page
+    assert "[1. One](one.md)" in page and "[2.1 S](two/s.md)" in page
+
+
+def verified_article() -> BeautifulSoup:
     html = SITE / "verified" / "index.html"
     if not html.exists():
         pytest.fail("site/verified/ is not built: run `make build` (make test does it first)")
-    table = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").select_one("article table")
+    return BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+
+
+def table_rows(table) -> list[dict[str, str]]:
     header = [th.get_text(strip=True) for th in table.select("thead th")]
-    sources = {tr.select("td")[header.index("Page and source")].select("code")[-1].get_text(strip=True)
-               for tr in table.select("tbody tr")}
+    return [dict(zip(header, (td.get_text(" ", strip=True) for td in tr.select("td"))))
+            for tr in table.select("tbody tr")]
+
+
+def nav() -> list:
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    return yaml.safe_load(text[text.index("\nnav:"):])["nav"]
+
+
+@pytest.mark.site
+def test_the_built_tables_have_every_included_results_file():
+    tables = verified_article().select("article table")
+    sources = {code.get_text(strip=True) for t in tables for code in t.select("tbody td:last-child code")}
     missing = sorted(set(INCLUDED) - sources)
-    assert missing == [], f"results files included by pages but not in the Verified table: {missing}"
+    assert missing == [], f"results files included by pages but not in the Verified tables: {missing}"
     assert "results/parity.json" in sources
-    for tr in table.select("tbody tr"):
-        cells = dict(zip(header, (td.get_text(" ", strip=True) for td in tr.select("td"))))
-        assert cells["Met"] in {"yes", "no", "—"} and cells["Date"][:2] == "20", cells
+    rows, _ = collect()
+    assert sum(len(t.select("tbody tr")) for t in tables) == len(rows)  # each row once
+
+
+@pytest.mark.site
+def test_the_environment_is_stated_once_and_only_exceptions_repeat_it():
+    article = verified_article().select_one("article")
+    rows, _ = collect()
+    usual = common_environment(rows)
+    text = article.get_text(" ", strip=True)
+    assert text.count(usual.machine) == 1, "the machine is repeated"
+    assert text.count(f"Python {usual.python}") == 1 and text.count(f"torch {usual.torch}") == 1
+    notes = [e.get_text(" ", strip=True) for e in article.select(".verified-env")]
+    assert sorted(notes) == sorted(exception(r, usual) for r in rows if exception(r, usual))
+    for table in article.select("table"):
+        header = [th.get_text(strip=True) for th in table.select("thead th")]
+        assert not any("Machine" in h or h == "Date" for h in header), header
+
+
+@pytest.mark.site
+def test_goals_first_then_one_heading_per_chapter_in_order():
+    article = verified_article().select_one("article")
+    rows, _ = collect()
+    with_rows = {chapter_of(r.page) for r in rows}
+    expected = ["Stated goals"] + [title for entry, title in chapters(nav()) if entry in with_rows]
+    assert [h.get_text(" ", strip=True).rstrip("¶").strip() for h in article.select("h2")] == expected
+    first = article.select_one("h2").find_next("table")
+    goals = table_rows(first)
+    assert list(goals[0]) == ["Measurement", "Measured", "Goal", "Met", "Checked against", "Page and source"]
+    assert len(goals) == sum(r.met is not None for r in rows)
+    assert all(row["Met"] in {"yes", "no"} and row["Goal"] for row in goals)
+    for table in article.select("table")[1:]:
+        assert "Goal" not in [th.get_text(strip=True) for th in table.select("thead th")]
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_header_row_stays_in_view_and_the_navigation_is_there(browser, base_url, scheme):  # noqa: F811
+    visit = open_page(browser, base_url + "verified/", DESKTOP, scheme)
+    try:
+        page = visit.page
+        sidebar = page.locator(".md-sidebar--primary")
+        assert sidebar.is_visible() and sidebar.bounding_box()["width"] > 150, "no site navigation"
+        shown = sidebar.evaluate("""s => [...s.querySelectorAll("a")].filter(a => a.getClientRects().length
+            && getComputedStyle(a).visibility !== "hidden").map(a => a.textContent.trim())""")
+        for link in ("Home", "Interview drill", "Verified", "Stated goals", "9. Building a mini transformer"):
+            assert link in shown, f"the navigation lacks {link!r}: {shown[:12]}"
+        tables = page.locator("article table")
+        tallest = max(range(tables.count()), key=lambda i: tables.nth(i).bounding_box()["height"])
+        table = tables.nth(tallest)
+        assert table.bounding_box()["height"] > 2 * DESKTOP["height"], "no table long enough to test on"
+        table.scroll_into_view_if_needed()
+        top = page.evaluate("t => t.getBoundingClientRect().top + scrollY", table.element_handle())
+        page.evaluate("y => window.scrollTo(0, y)", top + DESKTOP["height"])
+        page.wait_for_timeout(200)
+        header = page.locator(".md-header").bounding_box()
+        for th in table.locator("thead th").all():
+            box = th.bounding_box()
+            assert box["y"] >= header["y"] + header["height"] - 1 and box["y"] + box["height"] <= DESKTOP["height"], (
+                f"the header cell {th.inner_text()!r} scrolled away: {box}")
+        assert table.bounding_box()["y"] < 0  # the table's own top is above the screen
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"verified-scrolled-{scheme}.png")
+        assert visit.errors == [] and visit.external == []
+    finally:
+        visit.close()
 
 
 @pytest.mark.site
