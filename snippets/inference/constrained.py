@@ -72,6 +72,16 @@ def number_dfa() -> DFA:
         (0, "-", 1), (0, "0", 2), (1, "0", 2), (0, "123456789", 3), (1, "123456789", 3),
         *integer, *point, (9, DIGITS, 10), (10, DIGITS, 11),     # no leading zeros; 1-2 decimals
     ], accepting={2, 3, 4, 5, 6, 7, 8, 10, 11})
+
+
+def choice_dfa(options: list[str]) -> DFA:
+    """Exactly one of the options: a trie, one state per distinct prefix."""
+    if not options or "" in options:
+        raise ValueError(f"need non-empty options, got {options}")
+    prefixes = sorted({o[:i] for o in options for i in range(len(o) + 1)}, key=lambda t: (len(t), t))
+    state = {prefix: i for i, prefix in enumerate(prefixes)}            # "" is state 0
+    table = [(state[t[:-1]], t[-1], state[t]) for t in prefixes[1:]]
+    return from_table(table, accepting={state[o] for o in options})
 # --8<-- [end:dfa]
 
 

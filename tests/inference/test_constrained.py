@@ -10,8 +10,8 @@ import re
 import pytest
 import torch
 
-from snippets.inference.constrained import (allowed_tokens, constrained_generate, date_dfa,
-                                            number_dfa)
+from snippets.inference.constrained import (allowed_tokens, choice_dfa, constrained_generate,
+                                            date_dfa, number_dfa)
 from snippets.models.gpt import GPT, GPTConfig
 
 DATE = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
@@ -36,6 +36,17 @@ def test_date_automaton_accepts_exactly_the_regex():
         assert dfa.matches(text) == bool(re.fullmatch(DATE, text)), text
     assert matched > 100
     assert not dfa.matches("2024-01-1") and not dfa.matches("2024-01-011")
+
+
+def test_choice_automaton_accepts_exactly_its_options():
+    options = ["mat.", "map", "log.", "lo"]
+    dfa = choice_dfa(options)
+    prefixes = {o[:i] for o in options for i in range(5)}
+    for text in prefixes | {"mat", "mats", "lo.", "x", "log.."}:
+        assert dfa.matches(text) == (text in options), text
+    assert dfa.finished(dfa.step(dfa.start, "mat.")) and not dfa.finished(dfa.step(dfa.start, "lo"))
+    with pytest.raises(ValueError, match="non-empty"):
+        choice_dfa(["a", ""])
 
 
 def test_mask_allows_exactly_the_continuations_in_the_language():

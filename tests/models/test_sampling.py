@@ -219,3 +219,13 @@ def test_min_p_matches_transformers_warper():
 def test_min_p_out_of_range_is_refused(bad):
     with pytest.raises(ValueError, match="min_p"):
         next_token_probs(random_logits(), min_p=bad)
+
+
+def test_generate_with_min_p_one_is_greedy():
+    from snippets.models.gpt import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=11, context_length=16, n_layers=1, n_heads=2, d_model=16))
+    prompt = torch.tensor([[1, 2, 3]])
+    sampled = model.generate(prompt, 8, min_p=1.0, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(sampled, model.generate(prompt, 8, temperature=0.0))
