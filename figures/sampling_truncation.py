@@ -7,10 +7,10 @@ from snippets.models.sampling import next_token_probs
 
 # One confident and one flat distribution over 10 tokens, each sorted by probability.
 DISTRIBUTIONS = {
-    "confident": torch.tensor([[0.62, 0.12, 0.07, 0.05, 0.04, 0.03, 0.025, 0.02, 0.015, 0.01]]),
+    "confident": torch.tensor([[0.75, 0.07, 0.05, 0.035, 0.025, 0.02, 0.018, 0.015, 0.01, 0.007]]),
     "flat": torch.tensor([[0.16, 0.15, 0.14, 0.12, 0.11, 0.09, 0.08, 0.06, 0.05, 0.04]]),
 }
-FILTERS = [("top-k = 3", {"top_k": 3}), ("top-p = 0.8", {"top_p": 0.8}), ("min-p = 0.1", {"min_p": 0.1})]
+FILTERS = [("top-k = 3", {"top_k": 3}), ("top-p = 0.9", {"top_p": 0.9}), ("min-p = 0.1", {"min_p": 0.1})]
 
 
 def draw():
