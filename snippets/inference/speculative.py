@@ -47,15 +47,23 @@ def verify_greedy(choice: torch.Tensor, drafted: torch.Tensor) -> tuple[int, int
 # --8<-- [start:generate]
 @dataclass
 class SpeculativeStats:
-    """What one call did: target forward passes, tokens drafted, drafted tokens kept."""
+    """What one call did: target forward passes, tokens drafted, drafted tokens kept, and
+    rounds that ended in a rejection (drafts after a rejection are never tested)."""
 
     new_tokens: int = 0
     target_calls: int = 0
     drafted: int = 0
     accepted: int = 0
+    rejected: int = 0
 
     @property
     def acceptance_rate(self) -> float:
+        """alpha: the share of tested drafts that were kept."""
+        return self.accepted / max(self.accepted + self.rejected, 1)
+
+    @property
+    def kept_fraction(self) -> float:
+        """The share of the draft's work that was kept."""
         return self.accepted / max(self.drafted, 1)
 
     @property
@@ -142,6 +150,7 @@ def speculative_generate(target: GPT, draft: GPT, prompt: torch.Tensor, max_new_
                 stats.target_calls += 1
                 stats.drafted += g
                 stats.accepted += n
+                stats.rejected += n < g
     finally:
         target.train(modes[0])
         draft.train(modes[1])
