@@ -19,6 +19,7 @@ FLOORS = {
     "training": 2,
     "embeddings": 3,
     "adaptation": 3,
+    "inference": 3,  # serving trained models: speculative and constrained decoding
     "retrieval": 4,
     "__main__": 5,  # the command line, on top
 }

@@ -313,6 +313,20 @@ def read_generation(path: Path, source: str) -> list[Row]:
     return rows
 
 
+def read_speculative(path: Path, source: str) -> list[Row]:
+    data = sidecar_json(path, source)
+    machine, python, torch = machine_line(path.read_text(encoding="utf-8"), source)
+    busy = " (machine busy)" if data["load"]["busy"] else ""
+    rows = data["rows"]
+    best = max(rows, key=lambda r: r["speedup"])
+    same = sum(r["same_tokens"] for r in rows)
+    runs = sum(r["prompts"] for r in rows)
+    return [Row("Greedy speculative decoding over plain decoding, 1-layer draft for a 6-layer target, best γ",
+                f"{best['speedup']:.2f}x at γ = {best['gamma']}, same tokens in {same} of {runs} runs{busy}",
+                f"≥ {data['goal_speedup']:.2f}x, identical tokens",
+                best["speedup"] >= data["goal_speedup"] and same == runs, source, "", machine, python, torch)]
+
+
 def placeholder(text: str) -> bool:
     """A results file that a chapter includes before its benchmark has first run."""
     return len(text.strip()) < 200 and re.search(r"pending|not written|not run", text, re.I) is not None
@@ -426,6 +440,7 @@ READERS = {
     "results/train_shakespeare.md": read_train_shakespeare,
     "results/tokenizers.txt": read_tokenizers,
     "results/seq2seq_toy.md": read_seq2seq_toy,
+    "results/speculative.md": read_speculative,
     # Chapters 1, 4, 7 and 8: every row of each table, until their headline goals are declared.
     "results/bert_cost.md": every_row(),
     "results/bert_finetune.md": every_row(),

@@ -177,8 +177,8 @@ class GPT(nn.Module):
 
     def generate(self, idx: torch.Tensor, max_new_tokens: int, *, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None,
-                 repetition_penalty: float = 1.0, generator: torch.Generator | None = None,
-                 use_cache: bool = True) -> torch.Tensor:
+                 repetition_penalty: float = 1.0, min_p: float | None = None,
+                 generator: torch.Generator | None = None, use_cache: bool = True) -> torch.Tensor:
         """Append max_new_tokens sampled tokens to idx (B, T); returns (B, T + max_new_tokens).
 
         The model conditions on at most the last context_length tokens: a longer prompt is
@@ -187,7 +187,7 @@ class GPT(nn.Module):
         because learned absolute positions shift when the window slides.
         """
         self.check_ids(idx)
-        check_sampling_args(temperature, top_k, top_p, repetition_penalty)
+        check_sampling_args(temperature, top_k, top_p, repetition_penalty, min_p)
         if max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
         T_max = self.config.context_length
@@ -213,7 +213,7 @@ class GPT(nn.Module):
                     logits = next_logits(idx)                              # (B, V)
                     nxt = sample_next(logits, idx, temperature=temperature, top_k=top_k,
                                       top_p=top_p, repetition_penalty=repetition_penalty,
-                                      generator=generator)
+                                      min_p=min_p, generator=generator)
                     idx = torch.cat([idx, nxt.unsqueeze(1)], dim=1)       # (B, T + 1)
         finally:
             self.train(was_training)

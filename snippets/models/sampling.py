@@ -1,6 +1,6 @@
 """Decoding strategies for a language model's next-token logits: greedy, temperature,
-top-k, top-p (nucleus; Holtzman et al., 2019, arXiv:1904.09751), the CTRL repetition
-penalty (Keskar et al., 2019, arXiv:1909.05858) and beam search.
+top-k, top-p (nucleus; Holtzman et al., 2019, arXiv:1904.09751), min-p (Nguyen et al., 2024,
+arXiv:2407.01082), the CTRL repetition penalty (Keskar et al., 2019, arXiv:1909.05858) and beam search.
 
 Shape legend: B batch (or N beams), T time, V vocabulary size.
 """
@@ -19,7 +19,7 @@ MIN_TEMPERATURE = 1e-3
 
 
 def check_sampling_args(temperature: float, top_k: int | None, top_p: float | None,
-                        repetition_penalty: float = 1.0) -> None:
+                        repetition_penalty: float = 1.0, min_p: float | None = None) -> None:
     """Reject settings that have no meaning, naming the value."""
     if not math.isfinite(temperature) or temperature < 0:
         raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), "
@@ -31,6 +31,8 @@ def check_sampling_args(temperature: float, top_k: int | None, top_p: float | No
         raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
     if top_p is not None and not 0.0 < top_p <= 1.0:  # also refuses NaN
         raise ValueError(f"top_p must be in (0, 1] or None, got {top_p}")
+    if min_p is not None and not 0.0 <= min_p <= 1.0:  # also refuses NaN
+        raise ValueError(f"min_p must be in [0, 1] or None, got {min_p}")
     if not (math.isfinite(repetition_penalty) and repetition_penalty > 0):
         raise ValueError(f"repetition_penalty must be a finite number > 0 (1 = off), "
                          f"got {repetition_penalty}")
@@ -75,16 +77,26 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
 # --8<-- [end:top_p]
 
 
+# --8<-- [start:min_p]
+def min_p_filter(logits: torch.Tensor, p_min: float) -> torch.Tensor:
+    """Keep the tokens whose probability is at least p_min times the most likely one's."""
+    probs = torch.softmax(logits, dim=-1)                               # (B, V)
+    threshold = p_min * probs.amax(dim=-1, keepdim=True)                # (B, 1): follows the model's confidence
+    return logits.masked_fill(probs < threshold, float("-inf"))         # the top token always stays
+# --8<-- [end:min_p]
+
+
 # --8<-- [start:distribution]
 def next_token_probs(logits: torch.Tensor, prev: torch.Tensor | None = None, *,
                      temperature: float = 1.0, top_k: int | None = None,
-                     top_p: float | None = None, repetition_penalty: float = 1.0) -> torch.Tensor:
+                     top_p: float | None = None, repetition_penalty: float = 1.0,
+                     min_p: float | None = None) -> torch.Tensor:
     """The distribution a sampler draws from: logits (B, V) -> probabilities (B, V).
 
-    Order: repetition penalty, temperature, top-k, top-p. Temperature 0 is greedy: all mass
-    on the arg-max (after the penalty).
+    Order: repetition penalty, temperature, top-k, top-p, min-p (transformers' order too).
+    Temperature 0 is greedy: all mass on the arg-max (after the penalty).
     """
-    check_sampling_args(temperature, top_k, top_p, repetition_penalty)
+    check_sampling_args(temperature, top_k, top_p, repetition_penalty, min_p)
     if prev is not None:
         logits = apply_repetition_penalty(logits, prev, repetition_penalty)
     if temperature == 0:
@@ -95,16 +107,18 @@ def next_token_probs(logits: torch.Tensor, prev: torch.Tensor | None = None, *,
         logits = top_k_filter(logits, top_k)
     if top_p is not None:
         logits = top_p_filter(logits, top_p)
+    if min_p is not None:
+        logits = min_p_filter(logits, min_p)
     return torch.softmax(logits, dim=-1)
 
 
 def sample_next(logits: torch.Tensor, prev: torch.Tensor | None = None, *,
                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                repetition_penalty: float = 1.0,
+                repetition_penalty: float = 1.0, min_p: float | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """Draw one token per row: logits (B, V) -> token ids (B,)."""
     probs = next_token_probs(logits, prev, temperature=temperature, top_k=top_k, top_p=top_p,
-                             repetition_penalty=repetition_penalty)
+                             repetition_penalty=repetition_penalty, min_p=min_p)
     if temperature == 0:  # no draw: deterministic and consumes no randomness
         return probs.argmax(dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)

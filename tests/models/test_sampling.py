@@ -5,8 +5,9 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from snippets.models.sampling import (apply_repetition_penalty, beam_search, next_token_probs,
-                               sample_next, sequence_log_prob, top_k_filter, top_p_filter)
+from snippets.models.sampling import (apply_repetition_penalty, beam_search, min_p_filter,
+                               next_token_probs, sample_next, sequence_log_prob, top_k_filter,
+                               top_p_filter)
 
 
 def random_logits(B: int = 4, V: int = 50, seed: int = 0) -> torch.Tensor:
@@ -173,3 +174,58 @@ def test_the_smallest_allowed_temperature_still_samples():
 def test_nan_settings_are_clear_errors(kw):
     with pytest.raises(ValueError, match="top_p|repetition_penalty"):
         next_token_probs(random_logits(), **kw)
+
+
+# ---------- min-p ----------
+
+def test_min_p_keeps_tokens_above_a_share_of_the_top_probability():
+    probs = torch.tensor([[0.50, 0.30, 0.10, 0.06, 0.04]])
+    kept = torch.isfinite(min_p_filter(probs.log(), 0.1))             # threshold 0.05
+    assert kept.tolist() == [[True, True, True, True, False]]
+    kept = torch.isfinite(min_p_filter(probs.log(), 0.5))             # threshold 0.25
+    assert kept.tolist() == [[True, True, False, False, False]]
+
+
+def test_min_p_adapts_where_top_k_cannot():
+    """The same min_p keeps one token of a confident distribution and all of a flat one."""
+    confident = torch.tensor([[0.96, 0.01, 0.01, 0.01, 0.01]]).log()
+    flat = torch.tensor([[0.22, 0.20, 0.20, 0.19, 0.19]]).log()
+    assert torch.isfinite(min_p_filter(confident, 0.1)).sum() == 1
+    assert torch.isfinite(min_p_filter(flat, 0.1)).sum() == 5
+
+
+def test_min_p_edges_and_renormalisation():
+    logits = random_logits()
+    assert torch.equal(min_p_filter(logits, 0.0), logits)              # off
+    top_only = torch.isfinite(min_p_filter(logits, 1.0))               # only the arg-max survives
+    assert top_only.sum(-1).eq(1).all() and top_only.float().argmax(-1).equal(logits.argmax(-1))
+    probs = next_token_probs(logits, min_p=0.2)
+    assert_close(probs.sum(-1), torch.ones(4))
+    kept = probs > 0
+    full = torch.softmax(logits, -1)
+    assert_close(probs[kept], (full * kept).div((full * kept).sum(-1, keepdim=True))[kept])
+
+
+def test_min_p_matches_transformers_warper():
+    from transformers.generation.logits_process import MinPLogitsWarper
+
+    logits = random_logits(B=8, V=100, seed=3)
+    for p_min in (0.02, 0.1, 0.3):
+        expected = MinPLogitsWarper(p_min)(None, logits.clone())
+        assert torch.equal(torch.isfinite(min_p_filter(logits, p_min)), torch.isfinite(expected))
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
+def test_min_p_out_of_range_is_refused(bad):
+    with pytest.raises(ValueError, match="min_p"):
+        next_token_probs(random_logits(), min_p=bad)
+
+
+def test_generate_with_min_p_one_is_greedy():
+    from snippets.models.gpt import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=11, context_length=16, n_layers=1, n_heads=2, d_model=16))
+    prompt = torch.tensor([[1, 2, 3]])
+    sampled = model.generate(prompt, 8, min_p=1.0, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(sampled, model.generate(prompt, 8, temperature=0.0))
