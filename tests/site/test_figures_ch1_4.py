@@ -7,7 +7,6 @@ back from the drawn Figure's artists, so a figure that plots the wrong thing fai
 
 import importlib.util
 import math
-import re
 from pathlib import Path
 from types import ModuleType
 
@@ -24,16 +23,11 @@ from snippets.models.bert_configs import FAMILY, encoder_parameters, layer_param
 from snippets.models.seq2seq import (Seq2SeqConfig, Seq2SeqTransformer, bert_parameters,  # noqa: E402
                                      count_parameters, gpt2_parameters, noam_lr)
 from tools.figures_hook import render  # noqa: E402
-from tools.sitepages import SITE  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[2] / "figures"
 OURS = ["attention_mask_patterns", "attention_sliding_window", "attention_kv_cache_memory",
         "rnn_clipping", "transformer_architecture_masks", "transformer_sinusoids", "transformer_alibi", "transformer_noam_schedule",
         "transformer_param_counts", "bert_mlm_masking", "bert_sizes"]
-CHAPTERS = ["why_rnns_failed_at_scale", "attention_mechanism_deep_dive",
-            "transformer_architecture_complete", "bert_family"]
-
-
 def load(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"figures.{name}", FIGURES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -203,19 +197,3 @@ def test_sizes_figure_splits_encoder_parameters(drawn):
 @pytest.mark.parametrize("name", OURS)
 def test_figure_svg_is_byte_identical_when_drawn_again(name):
     assert render(FIGURES / f"{name}.py") == render(FIGURES / f"{name}.py")
-
-
-@pytest.mark.site
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_every_section_page_has_a_figure_or_diagram(chapter):
-    pages = sorted((SITE / chapter).glob("*/index.html"))
-    if not pages:
-        pytest.fail("site/ is not built: run `make build` (make test does it first)")
-    bare = []
-    for page in pages:
-        html = page.read_text(encoding="utf-8")
-        has_figure = re.search(r'<img[^>]+src="[^"]*assets/figures/[^"]+\.svg"', html)
-        has_diagram = re.search(r'class="mermaid"', html)
-        if not (has_figure or has_diagram):
-            bare.append(page.parent.name)
-    assert not bare, f"{chapter}: section pages without a figure or diagram: {bare}"

@@ -10,7 +10,6 @@ import itertools
 import math
 import re
 from collections import Counter
-from pathlib import Path
 
 import matplotlib
 
@@ -19,17 +18,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from bs4 import BeautifulSoup  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 from matplotlib.patches import Arc, Rectangle  # noqa: E402
 
 from snippets.results import load  # noqa: E402
 from tools.pageblocks import DOCS, ROOT  # noqa: E402
-from tools.sitepages import SITE, built_html  # noqa: E402
-
-CHAPTERS = ("gpt_family", "tokenization", "word_embeddings_and_vector_representations",
-            "fine_tuning_transformers", "building_mini_transformer")
-
 
 def figure_module(name: str):
     spec = importlib.util.spec_from_file_location(f"figures.{name}", ROOT / "figures" / f"{name}.py")
@@ -323,20 +316,3 @@ def test_plateau_figure_levels_are_the_pages_ngram_entropies_and_curves_the_stor
                      if line.get_linestyle() == "--"), reverse=True)
     for level in levels:
         assert f"{level:.2f} nats" in page
-
-
-# --------------------------------------------------------------------- the built pages --
-
-@pytest.mark.site
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_every_section_page_of_chapters_5_to_9_shows_a_figure_or_a_diagram(chapter):
-    if not (SITE / "index.html").exists():
-        pytest.fail("site/ is not built: run `make build` (make test does it first)")
-    for source in sorted((DOCS / chapter).glob("*.md")):
-        article = BeautifulSoup(built_html(source).read_text(encoding="utf-8"), "html.parser").select_one("article")
-        figures = [img["src"] for img in article.select("img[src]")
-                   if re.search(r"assets/figures/[\w-]+\.svg$", img["src"])]
-        diagrams = article.select(".mermaid")
-        assert figures or diagrams, f"{source.relative_to(DOCS)} shows no figure and no diagram"
-        for src in figures:
-            assert (built_html(source).parent / src).resolve().is_file(), f"{source.name}: {src} missing"
