@@ -62,7 +62,7 @@ def escape_sources(markdown: str) -> str:
 # shrunk to fit it, one smaller is centred in it.
 CHAR, WRAP, LINE = 8.6, 200, 24
 PAD_X, PAD_Y = 60, 30
-NODE_GAP, RANK_GAP, MARGIN = 50, 62, 8
+NODE_GAP, RANK_GAP, MARGIN, SKIP = 50, 62, 8, 90
 NODE = re.compile(r"""(?P<id>[A-Za-z_][\w-]*)\s*(?P<open>\(\(|\(\[|\[\[|\[\(|\{\{|\[|\(|\{|>)\s*
                       (?:"(?P<quoted>[^"]*)"|(?P<bare>[^\]\)\}"]*))""", re.X)
 
@@ -78,11 +78,11 @@ def flowchart_size(lines: list[str], across: bool) -> tuple[float, float]:
     """(width, height) of a flowchart: ranks by longest path, nodes side by side in a rank."""
     boxes: dict[str, tuple[float, float]] = {}
     edges: list[tuple[str, str]] = []
-    labelled_edges = 0
+    edge_labels: list[str] = []
     for line in lines:
         if re.match(r"\s*(classDef|class|style|linkStyle|click|subgraph|end\b|direction)", line):
             continue
-        labelled_edges += len(re.findall(r"\|[^|]+\|", line)) + len(re.findall(r'-- "[^"]*" --|-\. "[^"]*" \.-', line))
+        edge_labels += re.findall(r'\|"?([^|"]+)"?\||-[-.] "([^"]*)" [-.]', line)
         chain = []
         for part in re.split(r"\s*(?:-->|---|-\.->|-\.-|==>|===|<-->|--[ox]|-\.\s*\"[^\"]*\"\s*\.->|--\s*\"[^\"]*\"\s*-->)\s*(?:\|[^|]*\|)?\s*", line.strip()):
             node = NODE.match(part) or re.match(r"(?P<id>[A-Za-z_][\w-]*)", part)
@@ -105,11 +105,16 @@ def flowchart_size(lines: list[str], across: bool) -> tuple[float, float]:
     for name, r in rank.items():
         ranks.setdefault(r, []).append(name)
     span = 0 if across else 1  # which side of a box lies along the rank direction
-    across_rank = [sum(boxes[n][1 - span] for n in names) + NODE_GAP * (len(names) - 1)
-                   for names in ranks.values()]
+    across_rank = {r: sum(boxes[n][1 - span] for n in names) + NODE_GAP * (len(names) - 1)
+                   for r, names in ranks.items()}
+    for a, b in forward:  # an edge that skips ranks passes beside the nodes between
+        for r in range(rank[a] + 1, rank[b]):
+            across_rank[r] += SKIP
     along_rank = [max(boxes[n][span] for n in names) for names in ranks.values()]
-    breadth = max(across_rank)
-    depth = sum(along_rank) + RANK_GAP * (len(ranks) - 1) + labelled_edges * LINE
+    breadth = max(across_rank.values())
+    # An edge's label sits beside the nodes it passes: the widest widens the drawing.
+    breadth += max((min(len("".join(label)) * CHAR, WRAP) for label in edge_labels), default=0)
+    depth = sum(along_rank) + RANK_GAP * (len(ranks) - 1) + len(edge_labels) * LINE
     width, height = (depth, breadth) if across else (breadth, depth)
     return width + 2 * MARGIN, height + 2 * MARGIN
 
@@ -125,7 +130,7 @@ def timeline_size(lines: list[str]) -> tuple[float, float]:
             periods.append(0)
         if periods:
             periods[-1] += len(events)
-    return 200 * max(len(periods), 1) + 390, 560 + 1.9 * max(periods, default=0)
+    return max(200 * len(periods) + 390, 900), 560 + 1.9 * max(periods, default=0)
 
 
 def estimate_size(source: str) -> tuple[int, int]:
