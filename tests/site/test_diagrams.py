@@ -184,11 +184,9 @@ def test_no_source_shows_and_nothing_moves_while_mermaid_loads(browser, base_url
     context, page, external = new_page(browser, DESKTOP)
     held = []
     try:
-        page.route(MERMAID, held.append)
+        page.route(MERMAID, lambda route: held.append(route))
         page.goto(base_url + path, wait_until="domcontentloaded")
-        # Material has taken the sources (it drops their `mermaid` class) and waits for Mermaid.
-        page.wait_for_function("!document.querySelector('.diagram__frame > pre.mermaid')")
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(500)  # the page is painted, Mermaid's request still held
         assert held and visible_sources(page, lines) == []
         before = page.evaluate(BELOW)
         held[0].continue_()
