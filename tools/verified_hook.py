@@ -458,6 +458,7 @@ READERS = {
     "results/retrieval_ann.md": with_headline(hnsw_headline),
     "results/retrieval_compression.md": with_headline(compression_headline),
     "results/retrieval_rerank.md": every_row(),
+    "results/train_features.md": every_row(),
     "results/retrieval_qa.md": with_headline(retrieval_headline),
     "results/rnn_bottleneck.md": every_row(),
     "results/rnn_bottleneck_positions.md": summary_rows(

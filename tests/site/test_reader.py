@@ -504,9 +504,22 @@ def test_pages_at_phone_width_in_both_schemes(browser, base_url, path):
         visit.close()
 
 
-def test_code_blocks_fit_and_the_copy_button_covers_no_code(browser, base_url):
+# The page's full height: content-visibility: auto (extra.css) would otherwise count blocks
+# not yet laid out at their placeholder height.
+PAGE_SCREENS = """() => {
+  const style = document.createElement("style");
+  style.textContent = "* { content-visibility: visible !important; }";
+  document.head.appendChild(style);
+  return document.documentElement.scrollHeight / window.innerHeight;
+}"""
+MAX_SCREENS = 25  # a chapter is an overview and short section pages (d2l's run 5-10 screens)
+
+
+def test_code_blocks_fit_and_the_copy_button_covers_no_code_and_pages_stay_short(browser, base_url):
+    """One visit per page at 1280x800: code fits beside the copy button, and no page is taller
+    than MAX_SCREENS (diagram frames are reserved before Mermaid draws, so the height is final)."""
     blocks = scrolling = 0
-    covered = []
+    covered, tall = [], {}
     for path in site_pages():
         if path.startswith("labs/"):
             continue
@@ -514,6 +527,9 @@ def test_code_blocks_fit_and_the_copy_button_covers_no_code(browser, base_url):
         try:
             visit.page.wait_for_function("document.documentElement.dataset.codeFit === 'done'")  # code-fit.js ran
             found = visit.page.evaluate(CODE_BLOCKS)
+            screens = visit.page.evaluate(PAGE_SCREENS)
+            if screens > MAX_SCREENS:
+                tall[path or "/"] = round(screens, 1)
             name = path.strip("/").replace("/", "-") or "index"
             visit.page.screenshot(path=SCREENSHOTS / f"{name}-light-desktop.png")
             toggle_scheme(visit.page)
@@ -526,6 +542,7 @@ def test_code_blocks_fit_and_the_copy_button_covers_no_code(browser, base_url):
     assert blocks > 100
     assert covered == [], f"the copy button covers code in {len(covered)} blocks: {covered[:5]}"
     assert scrolling <= 0.10 * blocks, f"{scrolling} of {blocks} code blocks scroll sideways at 1280 px"
+    assert tall == {}, f"pages taller than {MAX_SCREENS} screens at 1280x800: {tall}"
 
 
 def heaviest_chapter() -> str:
