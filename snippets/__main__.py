@@ -1,4 +1,4 @@
-"""The command line: `python -m snippets train ...` and `python -m snippets generate ...`.
+"""The command line: `python -m snippets train ...`, `generate ...` and `prepare ...`.
 
 Runs the same under torchrun (DistributedDataParallel) as in one process; see
 docs/building_mini_transformer.md.
@@ -20,10 +20,12 @@ from tqdm import tqdm
 from snippets.training import distributed
 from snippets.tokenizers.bpe import ByteLevelBPE
 from snippets.tokenizers.char import CharTokenizer
-from snippets.training.checkpoint import MODELS, CheckpointError, load_checkpoint, save_checkpoint
+from snippets.training.checkpoint import (MODELS, CheckpointError, load_checkpoint, save_checkpoint,
+                                          tokenizer_from_dict)
 from snippets.training.corpus import CorpusError, tiny_shakespeare
 from snippets.models.sampling import check_sampling_args
 from snippets.training.text_data import get_batch, read_text, train_val_split
+from snippets.training.token_file import TokenFile, write_token_file
 from snippets.training.loop import TrainConfig, TrainState, make_optimizer, train
 from snippets.training.accounting import (flops_per_token, matmul_peak, mfu,
                                           training_memory)
@@ -75,6 +77,26 @@ def check_device(name: str) -> str:
 
 def load_text(data: str | None) -> str:
     return tiny_shakespeare() if data is None else read_text(data)
+
+
+def train_tokenizer(args: argparse.Namespace, text: str) -> CharTokenizer | ByteLevelBPE:
+    if (args.tokenizer or DEFAULTS["tokenizer"]) == "char":
+        return CharTokenizer.train(text)
+    vocab_size = DEFAULTS["vocab_size"] if args.vocab_size is None else args.vocab_size
+    return ByteLevelBPE.train(text, vocab_size)
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    """Tokenise once and write the ids to a file that `train --tokens` memory-maps."""
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give a file path such as {out / 'train.tokens'}")
+    text = load_text(args.data)
+    tokenizer = train_tokenizer(args, text)
+    ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
+    write_token_file(out, ids, tokenizer.to_dict())
+    print(f"wrote {len(ids):,} tokens ({tokenizer.vocab_size} in the vocabulary, "
+          f"{out.stat().st_size:,} bytes) to {out}", file=sys.stderr)
 
 
 def check_writable(out: Path) -> None:
@@ -155,8 +177,15 @@ def cmd_train(args: argparse.Namespace) -> None:
     device = check_device(args.device)
     out = Path(args.out)
     check_writable(out)  # everything that can be checked is checked before the long work
+    if args.tokens is not None and (args.tokenizer is not None or args.vocab_size is not None):
+        raise ValueError("--tokens brings its own tokenizer; --tokenizer and --vocab-size "
+                         "belong to `prepare`")
+    tokens = None if args.tokens is None else TokenFile.open(args.tokens)
     if args.resume:  # on the CPU first: under torchrun the rank's GPU is chosen by setup()
         ckpt = load_checkpoint(args.resume, map_location="cpu")
+        if tokens is not None and tokens.tokenizer != ckpt.tokenizer.to_dict():
+            raise ValueError(f"--tokens {args.tokens} was written with another tokenizer than "
+                             f"the checkpoint's: its ids would mean other tokens")
         train_config = resume_config(args, ckpt)
     else:
         train_config = fresh_config(args)
@@ -164,20 +193,18 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.compile:
         check_compiler(device)
     rank = distributed.setup(device)
-    text = load_text(args.data)
+    if tokens is None:
+        text = load_text(args.data)
     if args.resume:
         tokenizer, model = ckpt.tokenizer, ckpt.model.to(device)
     else:
-        if (args.tokenizer or DEFAULTS["tokenizer"]) == "char":
-            tokenizer = CharTokenizer.train(text)
-        else:
-            vocab_size = DEFAULTS["vocab_size"] if args.vocab_size is None else args.vocab_size
-            tokenizer = ByteLevelBPE.train(text, vocab_size)
+        tokenizer = (train_tokenizer(args, text) if tokens is None
+                     else tokenizer_from_dict(tokens.tokenizer))
         model_kw, _ = PRESETS[args.preset or DEFAULTS["preset"]]
         state = TrainState.fresh(train_config.seed)  # seeds the initialisation too
         model_class, config_class = MODELS[PRESET_FAMILY.get(args.preset, "gpt")]
         model = model_class(config_class(vocab_size=tokenizer.vocab_size, **model_kw)).to(device)
-    ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
+    ids = tokens if tokens is not None else torch.tensor(tokenizer.encode(text), dtype=torch.long)
     train_data, val_data = train_val_split(ids, 0.1)
     T = model.config.context_length
     for name, part in (("training", train_data), ("validation", val_data)):
@@ -343,7 +370,10 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a GPT (or, with --preset llama-shakespeare, a "
                                      "Llama-style model) on a text file (default: tiny Shakespeare)")
     t.add_argument("--preset", choices=sorted(PRESETS), help="model and recipe (default: tiny)")
-    t.add_argument("--data", help="any UTF-8 text file; default tiny Shakespeare from the cache")
+    data = t.add_mutually_exclusive_group()
+    data.add_argument("--data", help="any UTF-8 text file; default tiny Shakespeare from the cache")
+    data.add_argument("--tokens", help="a token file from `prepare`: its tokenizer, its ids read "
+                                       "from disk (memory-mapped) instead of held in memory")
     t.add_argument("--tokenizer", choices=["char", "bpe"], help="default: char")
     t.add_argument("--vocab-size", type=_number(int, 256), help="BPE vocabulary size (default 512)")
     t.add_argument("--steps", type=_number(int, 1), help="total optimiser steps (overrides the preset)")
@@ -377,6 +407,13 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="cpu", help="cpu, cuda or mps")
     g.add_argument("--no-cache", action="store_true", help="recompute the prefix every step")
     g.set_defaults(func=cmd_generate)
+    r = sub.add_parser("prepare", help="tokenise a text file once into a token file for "
+                                       "`train --tokens` (ids memory-mapped, not held in memory)")
+    r.add_argument("--data", help="any UTF-8 text file; default tiny Shakespeare from the cache")
+    r.add_argument("--tokenizer", choices=["char", "bpe"], help="default: char")
+    r.add_argument("--vocab-size", type=_number(int, 256), help="BPE vocabulary size (default 512)")
+    r.add_argument("--out", default="out/train.tokens", help="token file path")
+    r.set_defaults(func=cmd_prepare)
     return p
 
 

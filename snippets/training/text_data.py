@@ -34,9 +34,10 @@ def train_val_split(ids: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch
     """First (1 - val_fraction) of the stream for training, the rest for validation.
 
     A split by position, not by shuffled windows: neighbouring windows overlap, so a random
-    split would put most of every validation window in the training set.
+    split would put most of every validation window in the training set. `ids` may also be a
+    memory-mapped TokenFile (token_file.py): its parts are views of the same file.
     """
-    if ids.dim() != 1:
+    if isinstance(ids, torch.Tensor) and ids.dim() != 1:  # a TokenFile is 1-D by construction
         raise ValueError(f"ids must be a 1-D stream of token ids, got shape {tuple(ids.shape)}")
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
