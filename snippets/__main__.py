@@ -221,19 +221,19 @@ def cmd_train(args: argparse.Namespace) -> None:
                          f"distinct windows of the training split; use at most {windows:,}")
     if args.checkpoint_activations:
         checkpoint_blocks(model)
-    optimizer = make_optimizer(model, train_config)
-    if args.resume:
-        state = ckpt.restore(optimizer)
-    ddp_model = distributed.wrap(model, rank, device)
-    if args.compile:
-        ddp_model = torch.compile(ddp_model)
-    if rank.is_main:
+    if rank.is_main:  # before sharding: a sharded forward needs every rank
         print(f"{model.num_parameters():,} parameters, {tokenizer.vocab_size} tokens, "
               f"{len(train_data):,} train / {len(val_data):,} val tokens, device {device}, "
-              f"{rank.world_size} process(es)", file=sys.stderr)
+              f"{rank.world_size} process(es){', sharded' if args.fsdp else ''}", file=sys.stderr)
         micro = get_batch(train_data, train_config.batch_size // rank.world_size, T,
                           torch.Generator().manual_seed(0))
         print_accounting(model, dtype, *(t.to(device) for t in micro))
+    ddp_model = distributed.wrap(model, rank, device, shard=args.fsdp)
+    optimizer = make_optimizer(model, train_config)  # after sharding: on each rank's shards
+    if args.resume:
+        state = ckpt.restore(lambda saved: distributed.load_full_optimizer_state(model, optimizer, saved))
+    if args.compile:
+        ddp_model = torch.compile(ddp_model)
     bar = tqdm(total=train_config.max_steps, initial=state.step, disable=not rank.is_main,
                desc="train", unit="step")
 
@@ -244,10 +244,16 @@ def cmd_train(args: argparse.Namespace) -> None:
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}")
 
+    def save() -> None:  # sharded, gathering the whole state is a collective: every rank calls it
+        weights, optimizer_state = distributed.full_state(model, optimizer)
+        if rank.is_main:
+            save_checkpoint(out, model, tokenizer, train_config=train_config, state=state,
+                            weights=weights, optimizer_state=optimizer_state)
+
     def on_eval(row: dict) -> None:
         if rank.is_main:
             bar.write(f"step {row['step']}: train {row['train_loss']:.4f}, val {row['val_loss']:.4f}")
-            save_checkpoint(out, model, tokenizer, optimizer, train_config, state)
+        save()
         clock["evals"][row["step"]] = time.perf_counter() - row["time"]
 
     try:  # a diverged run stops here, before its NaN can reach a checkpoint
@@ -259,7 +265,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         paused = sum(s for step, s in clock["evals"].items() if step < state.step)
         print_utilisation(model, train_config, dtype, device, clock["steps"], paused,
                           rank.world_size)
-        save_checkpoint(out, model, tokenizer, optimizer, train_config, state)
+    save()
+    if rank.is_main:
         reached = "" if state.step == train_config.max_steps else \
             f" (validation loss reached the target {train_config.target_loss})"
         print(f"saved {out} at step {state.step}{reached}", file=sys.stderr)
@@ -391,6 +398,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
     t.add_argument("--checkpoint-activations", action="store_true",
                    help="recompute each block's activations in the backward to save memory")
+    t.add_argument("--fsdp", action="store_true",
+                   help="under torchrun, shard parameters, gradients and optimiser state over the "
+                        "processes (torch's fully_shard) instead of replicating them (DDP)")
     t.add_argument("--device", default="cpu", help="cpu, cuda or mps")
     t.add_argument("--resume", help="continue this checkpoint's run, with its settings, to its "
                                     "total number of steps")

@@ -12,6 +12,7 @@ were two). For files from strangers, prefer safetensors.
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,12 +53,19 @@ def weights_sha256(state: dict[str, torch.Tensor]) -> str:
 def save_checkpoint(path: str | Path, model: GPT | Llama, tokenizer: CharTokenizer | ByteLevelBPE,
                     optimizer: torch.optim.Optimizer | None = None,
                     train_config: TrainConfig | None = None,
-                    state: TrainState | None = None) -> None:
-    """Write everything needed to resume training, or just to generate, to `path`."""
+                    state: TrainState | None = None, *, weights: dict | None = None,
+                    optimizer_state: dict | None = None) -> None:
+    """Write everything needed to resume training, or just to generate, to `path`.
+
+    weights and optimizer_state replace model.state_dict() and optimizer.state_dict() where
+    those hold shards (distributed.full_state gathers the whole tensors)."""
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"{path} is a directory; give a file path such as {path / 'ckpt.pt'}")
-    weights = model.state_dict()
+    if weights is None:
+        weights = model.state_dict()
+    if optimizer_state is None and optimizer is not None:
+        optimizer_state = optimizer.state_dict()
     if not all(t.isfinite().all() for t in weights.values() if t.is_floating_point()):
         raise CheckpointError(f"not saving {path}: the model's weights contain NaN or inf")
     payload = {
@@ -67,7 +75,7 @@ def save_checkpoint(path: str | Path, model: GPT | Llama, tokenizer: CharTokeniz
         "model": weights,
         "model_sha256": weights_sha256(weights),  # checked on load: bit rot, a bad copy
         "tokenizer": json.dumps(tokenizer.to_dict()),  # a string: nothing for pickle to build
-        "optimizer": None if optimizer is None else optimizer.state_dict(),
+        "optimizer": optimizer_state,
         "train_config": None if train_config is None else asdict(train_config),
         "step": 0 if state is None else state.step,
         "history": json.dumps([] if state is None else state.history),
@@ -96,14 +104,16 @@ class Checkpoint:
     tokenizer: CharTokenizer | ByteLevelBPE
     payload: dict
 
-    def restore(self, optimizer: torch.optim.Optimizer) -> TrainState:
-        """Load the optimiser state and random streams; return the state to continue from."""
+    def restore(self, optimizer: torch.optim.Optimizer | Callable[[dict], None]) -> TrainState:
+        """Load the optimiser state and random streams; return the state to continue from.
+        `optimizer` may instead be a function that loads the saved optimiser state dict."""
         rng = self.payload.get("rng")
         if (self.payload.get("optimizer") is None or not isinstance(rng, dict)
                 or rng.get("batches") is None):
             raise CheckpointError("this checkpoint has no optimiser or RNG state: it cannot resume")
         try:
-            optimizer.load_state_dict(self.payload["optimizer"])
+            load = optimizer if callable(optimizer) else optimizer.load_state_dict
+            load(self.payload["optimizer"])
             torch.set_rng_state(rng["torch"].cpu())
             if rng.get("cuda") is not None and torch.cuda.is_available():
                 torch.cuda.set_rng_state(rng["cuda"].cpu())  # the current device's stream
