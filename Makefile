@@ -45,7 +45,7 @@ TEST_SITE_URL ?= https://modern-nlp.github.io/modern-nlp-transformers/
 test: setup
 	REPO_URL=$(TEST_REPO_URL) SITE_URL=$(TEST_SITE_URL) $(BIN)/mkdocs build --strict
 	bash tools/ensure_browser.sh
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n auto --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n auto --dist loadfile --durations=25
 
 bench: setup
 	$(BIN)/python -m benchmarks

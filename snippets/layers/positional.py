@@ -76,10 +76,18 @@ class RotaryEmbedding:
     Call it as rotary(x, start) with x of shape (B, H, T, D): MultiHeadAttention's hook.
     """
 
-    def __init__(self, d_head: int, base: float = 10000.0):
+    def __init__(self, d_head: int, base: float = 10000.0, *, theta: torch.Tensor | None = None,
+                 attention_factor: float = 1.0):
         if d_head % 2 != 0:
             raise ValueError(f"RoPE rotates pairs of channels: d_head must be even, got {d_head}")
-        self.theta = base ** (-torch.arange(0, d_head, 2, dtype=torch.float64) / d_head)  # (D/2,)
+        if theta is None:
+            theta = base ** (-torch.arange(0, d_head, 2, dtype=torch.float64) / d_head)  # (D/2,)
+        if theta.shape != (d_head // 2,):
+            raise ValueError(f"theta must hold d_head / 2 = {d_head // 2} frequencies, got shape "
+                             f"{tuple(theta.shape)}")
+        # theta and the factor (on cos and sin) may come from a context-extension recipe
+        # (rope_scaling.py); the factor scales queries and keys, so the scores by its square
+        self.theta, self.attention_factor = theta.double(), attention_factor
 
     def __call__(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
         T, D = x.shape[-2], x.shape[-1]
@@ -87,7 +95,8 @@ class RotaryEmbedding:
             raise ValueError(f"RoPE built for d_head={2 * self.theta.numel()}, got last dim {D}")
         m = torch.arange(start, start + T, dtype=torch.float64).unsqueeze(1)  # (T, 1)
         angle = m * self.theta                                                 # (T, D/2)
-        cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+        cos = (angle.cos() * self.attention_factor).to(x.dtype)
+        sin = (angle.sin() * self.attention_factor).to(x.dtype)
         x1, x2 = x[..., 0::2], x[..., 1::2]                                    # (..., T, D/2)
         out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)  # (..., T, D/2, 2)
         return out.flatten(-2)                                                 # (..., T, D)

@@ -24,6 +24,7 @@ from snippets.layers.feedforward import FeedForward
 from snippets.layers.moe import SparseMoE
 from snippets.layers.normalization import make_norm
 from snippets.layers.positional import RotaryEmbedding
+from snippets.layers.rope_scaling import scaled_frequencies
 from snippets.models.gpt import GPT
 # --8<-- [end:imports]
 
@@ -41,6 +42,7 @@ class LlamaConfig:
     d_model: int = 128
     d_ff: int = 384                  # SwiGLU width (3 matrices of C x F)
     rope_base: float = 10000.0       # Llama 3 uses 500000
+    rope_scaling: dict | None = None  # a longer context than trained: rope_scaling.RECIPES
     norm_eps: float = 1e-5
     tie_weights: bool = False
     n_experts: int = 0               # 0: a dense FFN; > 0: a mixture of experts in every block
@@ -87,7 +89,8 @@ class Llama(nn.Module):
         if config.tie_weights:
             self.lm_head.weight = self.wte.weight
         # positions enter by rotating queries and keys inside attention: nothing to learn
-        self.rotary = RotaryEmbedding(C // config.n_heads, base=config.rope_base)
+        theta, factor = scaled_frequencies(C // config.n_heads, config.rope_base, config.rope_scaling)
+        self.rotary = RotaryEmbedding(C // config.n_heads, theta=theta, attention_factor=factor)
         self.apply(GPT._init_weights)
         residual_std = 0.02 / math.sqrt(2 * config.n_layers)  # as GPT-2, for the same reason
         for module in self.blocks.modules():
@@ -162,7 +165,26 @@ def llama_config_from_hf(hf_config, context_length: int | None = None) -> LlamaC
         n_heads=hf_config.num_attention_heads, n_kv_heads=hf_config.num_key_value_heads,
         d_model=hf_config.hidden_size, d_ff=hf_config.intermediate_size,
         rope_base=hf_config.rope_parameters["rope_theta"], norm_eps=hf_config.rms_norm_eps,
+        rope_scaling=rope_scaling_from_hf(hf_config.rope_parameters),
         tie_weights=hf_config.tie_word_embeddings)
+
+
+def rope_scaling_from_hf(rope: dict) -> dict | None:
+    """Our rope_scaling from transformers' rope_parameters (the recipes rope_scaling.py has)."""
+    kind = rope.get("rope_type", "default")
+    if kind == "default":
+        return None
+    if kind == "linear":
+        return {"type": "linear", "factor": rope["factor"]}
+    if kind == "yarn" and rope.get("attention_factor") is None and not rope.get("mscale"):
+        return {"type": "yarn", "factor": rope["factor"],
+                "trained_length": rope["original_max_position_embeddings"],
+                "beta_fast": rope.get("beta_fast") or 32.0, "beta_slow": rope.get("beta_slow") or 1.0}
+    if kind == "llama3":
+        return {"type": "llama3", "factor": rope["factor"],
+                "trained_length": rope["original_max_position_embeddings"],
+                "low_freq_factor": rope["low_freq_factor"], "high_freq_factor": rope["high_freq_factor"]}
+    raise ValueError(f"rope_parameters {rope} are not supported here")
 
 
 def from_hf_llama(state: dict[str, torch.Tensor], config: LlamaConfig) -> Llama:
