@@ -27,7 +27,7 @@ from tools.figures_hook import render  # noqa: E402
 FIGURES = Path(__file__).resolve().parents[2] / "figures"
 OURS = ["attention_mask_patterns", "attention_sliding_window", "attention_kv_cache_memory",
         "rnn_clipping", "transformer_architecture_masks", "transformer_sinusoids", "transformer_alibi", "transformer_noam_schedule",
-        "transformer_param_counts", "bert_mlm_masking", "bert_sizes"]
+        "transformer_param_counts", "bert_mlm_masking", "bert_sizes", "transformer_rope_extension"]
 def load(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"figures.{name}", FIGURES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -197,3 +197,20 @@ def test_sizes_figure_splits_encoder_parameters(drawn):
 @pytest.mark.parametrize("name", OURS)
 def test_figure_svg_is_byte_identical_when_drawn_again(name):
     assert render(FIGURES / f"{name}.py") == render(FIGURES / f"{name}.py")
+
+
+def test_rope_extension_figure_draws_the_recipes_and_the_measured_curves(drawn):
+    from snippets.layers.rope_scaling import rope_frequencies, yarn
+    from snippets.results import load as load_results
+
+    module, fig = drawn("transformer_rope_extension")
+    left, right = fig.axes
+    lines = {line.get_label(): line.get_ydata() for line in left.lines}
+    want = (yarn(32, 10000.0, 4.0, trained_length=64)[0] / rope_frequencies(32)).tolist()
+    assert list(lines["YaRN"]) == pytest.approx(want)
+    assert list(lines["position interpolation"]) == pytest.approx([0.25] * 16)
+    measured = load_results("rope_extension")["median_curves"]
+    curves = {line.get_label(): line.get_ydata() for line in right.lines if line.get_label() in module.LABELS.values()}
+    assert set(curves) == set(module.LABELS.values())
+    assert list(curves["plain RoPE"]) == pytest.approx(module.smoothed(measured["none@256"]))
+    assert curves["plain RoPE"][-1] > curves["YaRN"][-1] + 0.5  # plain RoPE fails at 256, YaRN holds
