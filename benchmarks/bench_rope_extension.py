@@ -109,7 +109,7 @@ def table(data: dict) -> list[str]:
              "yarn": "YaRN", "llama3": "Llama 3.1"}
     b = data["bands"]
     rows = ["| Read at | RoPE | positions 0-63 | 64-127 | 128-255 |", "|---|---|---:|---:|---:|",
-            f"| 64 (trained) | plain RoPE | {b['none@64']['0-64']:.3f} | | |"]
+            f"| 64 | plain RoPE, as trained | {b['none@64']['0-64']:.3f} | | |"]
     for length in (128, 256):
         for recipe in RECIPES:
             band = b[f"{recipe}@{length}"]

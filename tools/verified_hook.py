@@ -468,6 +468,7 @@ READERS = {
     "results/rnn_vs_gpt.md": every_row(),
     "results/llama_vs_gpt.md": every_row(),
     "results/moe_vs_dense.md": every_row(),
+    "results/rope_extension.md": every_row(),
 }
 # Pages that discuss a file that no page includes (parity.json: each check names its page).
 PAGES = {"results/parity.json": ""}
