@@ -197,3 +197,22 @@ def test_sizes_figure_splits_encoder_parameters(drawn):
 @pytest.mark.parametrize("name", OURS)
 def test_figure_svg_is_byte_identical_when_drawn_again(name):
     assert render(FIGURES / f"{name}.py") == render(FIGURES / f"{name}.py")
+
+
+OURS += ["modernbert_attention"]
+
+
+def test_modernbert_figure_draws_the_models_two_masks(drawn):
+    from snippets.models.modernbert import local_window_mask
+
+    module, fig = drawn("modernbert_attention")
+    shown = [torch.from_numpy(ax.images[0].get_array().data).bool() for ax in fig.axes]
+    T, real = module.T, module.REAL
+    keys = (torch.arange(T) < real).expand(T, T)
+    assert torch.equal(shown[0], keys)                                  # every real key
+    band = local_window_mask(T, module.WINDOW) & keys
+    padding_query = torch.arange(T).unsqueeze(1) >= real
+    assert torch.equal(shown[1][~padding_query.expand(T, T)], band[~padding_query.expand(T, T)])
+    assert shown[1][0].sum() == module.WINDOW // 2 + 1                  # the first query: 0..4
+    assert module.layer_kinds() == [True, False, False, True, False, False]
+    assert fig.axes[0].get_title() == "global: layers 0, 3"
