@@ -27,7 +27,8 @@ from tools.figures_hook import render  # noqa: E402
 FIGURES = Path(__file__).resolve().parents[2] / "figures"
 OURS = ["attention_mask_patterns", "attention_sliding_window", "attention_kv_cache_memory",
         "rnn_clipping", "transformer_architecture_masks", "transformer_sinusoids", "transformer_alibi", "transformer_noam_schedule",
-        "transformer_param_counts", "bert_mlm_masking", "bert_sizes", "transformer_rope_extension"]
+        "transformer_param_counts", "bert_mlm_masking", "bert_sizes", "transformer_rope_extension",
+        "modernbert_attention"]
 def load(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"figures.{name}", FIGURES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -214,3 +215,19 @@ def test_rope_extension_figure_draws_the_recipes_and_the_measured_curves(drawn):
     assert set(curves) == set(module.LABELS.values())
     assert list(curves["plain RoPE"]) == pytest.approx(module.smoothed(measured["none@256"]))
     assert curves["plain RoPE"][-1] > curves["YaRN"][-1] + 0.5  # plain RoPE fails at 256, YaRN holds
+
+
+def test_modernbert_figure_draws_the_models_two_masks(drawn):
+    from snippets.models.modernbert import local_window_mask
+
+    module, fig = drawn("modernbert_attention")
+    shown = [torch.from_numpy(ax.images[0].get_array().data).bool() for ax in fig.axes]
+    T, real = module.T, module.REAL
+    keys = (torch.arange(T) < real).expand(T, T)
+    assert torch.equal(shown[0], keys)                                  # every real key
+    band = local_window_mask(T, module.WINDOW) & keys
+    padding_query = torch.arange(T).unsqueeze(1) >= real
+    assert torch.equal(shown[1][~padding_query.expand(T, T)], band[~padding_query.expand(T, T)])
+    assert shown[1][0].sum() == module.WINDOW // 2 + 1                  # the first query: 0..4
+    assert module.layer_kinds() == [True, False, False, True, False, False]
+    assert fig.axes[0].get_title() == "global: layers 0, 3"
