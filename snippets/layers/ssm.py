@@ -137,8 +137,10 @@ def ssd_recurrent(x: torch.Tensor, a: torch.Tensor, B: torch.Tensor,
         h = a[:, t, None, None] * h + B[:, t, :, None] * x[:, t, None, :]  # (B, N, P)
         ys.append((C[:, t, :, None] * h).sum(1))                           # (B, P)
     return torch.stack(ys, dim=1)
+# --8<-- [end:ssd]
 
 
+# --8<-- [start:ssd_matrix]
 def ssd_mask(a: torch.Tensor) -> torch.Tensor:
     """L[i, j] = a_{j+1} a_{j+2} ... a_i for j <= i (1 on the diagonal), 0 above it.
     a (B, T) in (0, 1] -> (B, T, T). Products as exp of sums of logs, summed in the (T, T)
@@ -159,7 +161,7 @@ def ssd_matrix(x: torch.Tensor, a: torch.Tensor, B: torch.Tensor,
     mask L in place of softmax. x (B, T, P) -> (B, T, P)."""
     scores = C @ B.transpose(-2, -1)                                       # (B, T, T): C_i . B_j
     return (ssd_mask(a) * scores) @ x
-# --8<-- [end:ssd]
+# --8<-- [end:ssd_matrix]
 
 
 # --8<-- [start:memory]
