@@ -26,9 +26,11 @@ from tools.figures_hook import render  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[2] / "figures"
 OURS = ["attention_mask_patterns", "attention_sliding_window", "attention_kv_cache_memory",
-        "rnn_clipping", "transformer_architecture_masks", "transformer_sinusoids", "transformer_alibi", "transformer_noam_schedule",
-        "transformer_param_counts", "bert_mlm_masking", "bert_sizes", "transformer_rope_extension",
-        "modernbert_attention"]
+        "rnn_clipping", "rnn_recurrent_state_memory", "transformer_architecture_masks", "transformer_sinusoids",
+        "transformer_alibi", "transformer_noam_schedule", "transformer_param_counts", "bert_mlm_masking",
+        "bert_sizes", "transformer_rope_extension", "modernbert_attention"]
+
+
 def load(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"figures.{name}", FIGURES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -82,6 +84,21 @@ def test_kv_cache_figure_lines_follow_the_formula_and_cross_the_weights(drawn):
     assert 790 < crossing < 810  # "from about 800 tokens on", as the caption says
     gqa = lines["LLaMA-2-70B, 8 KV heads"].get_ydata()[-1]
     assert gqa < llama7b.get_ydata()[-1]  # the 70B's cache is smaller than the 7B's
+
+
+def test_state_memory_figure_kv_cache_grows_and_the_states_stay_flat(drawn):
+    module, fig = drawn("rnn_recurrent_state_memory")
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    kv = lines["KV cache (softmax attention)"]
+    assert list(kv.get_xdata()) == module.CONTEXTS
+    assert kv.get_ydata()[12] == kv_cache_bytes(32, 32, 128, tokens=4096) / 2**20 == 2048
+    linear = lines["linear attention state (S and z)"].get_ydata()
+    ssm = lines["selective SSM state (h)"].get_ydata()
+    assert len(set(linear)) == len(set(ssm)) == 1                    # flat in T
+    assert linear[0] == 32 * 32 * (128 * 128 + 128) * 2 / 2**20      # S and z per head, fp16
+    assert ssm[0] == 64 * 8192 * 16 * 2 / 2**20 == 16
+    # The KV cache is the smaller state below (D + 1) / 2 = 64.5 tokens, the larger above.
+    assert kv.get_ydata()[6] < linear[0] < kv.get_ydata()[7]         # T = 64 and 128
 
 
 def test_clipping_figure_norm_keeps_direction_value_turns_it(drawn):
