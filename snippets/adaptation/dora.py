@@ -84,5 +84,5 @@ def lora_plus_param_groups(model: nn.Module, lr: float, ratio: float = 16.0) -> 
     if not fast:
         raise ValueError("no trainable lora_B parameters: add LoRA or DoRA adapters first")
     return [{"params": slow, "lr": lr, "name": "A"},
-            {"params": fast, "lr": lr * ratio, "name": "B and m"}]
+            {"params": fast, "lr": lr * ratio, "name": "B"}]
 # --8<-- [end:lora_plus]

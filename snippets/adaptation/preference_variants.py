@@ -21,10 +21,13 @@ import torch.nn.functional as F
 # --8<-- [end:imports]
 
 
-def _same_shape(**tensors: torch.Tensor) -> None:
+# --8<-- [start:checks]
+def check_same_shape(**tensors: torch.Tensor) -> None:
+    """Log-probabilities of one batch share one shape; say which differ."""
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
     if len(set(shapes.values())) != 1:
         raise ValueError(f"inputs must share one shape, got {shapes}")
+# --8<-- [end:checks]
 
 
 # --8<-- [start:ipo]
@@ -34,7 +37,7 @@ def ipo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor,
     """Mean of (h − 1/(2τ))², h the DPO margin of log-ratios; all inputs (B,)."""
     if tau <= 0:
         raise ValueError(f"tau must be > 0, got {tau}")
-    _same_shape(policy_chosen=policy_chosen, policy_rejected=policy_rejected,
+    check_same_shape(policy_chosen=policy_chosen, policy_rejected=policy_rejected,
                 ref_chosen=ref_chosen, ref_rejected=ref_rejected)
     h = (policy_chosen - ref_chosen) - (policy_rejected - ref_rejected)   # (B,)
     return ((h - 1 / (2 * tau)) ** 2).mean()  # a target margin, not "as large as possible"
@@ -48,7 +51,7 @@ def kto_reference_point(policy_mismatched: torch.Tensor,
 
     Clamped at 0 (a KL is never negative) and detached: the paper does not back-propagate it.
     """
-    _same_shape(policy_mismatched=policy_mismatched, ref_mismatched=ref_mismatched)
+    check_same_shape(policy_mismatched=policy_mismatched, ref_mismatched=ref_mismatched)
     return (policy_mismatched - ref_mismatched).mean().clamp_min(0).detach()
 
 
@@ -59,7 +62,7 @@ def kto_loss(policy: torch.Tensor, ref: torch.Tensor, desirable: torch.Tensor,
     if beta <= 0 or lambda_d <= 0 or lambda_u <= 0:
         raise ValueError(f"beta, lambda_d, lambda_u must be > 0, got {beta}, {lambda_d}, "
                          f"{lambda_u}")
-    _same_shape(policy=policy, ref=ref, desirable=desirable)
+    check_same_shape(policy=policy, ref=ref, desirable=desirable)
     if desirable.dtype != torch.bool:
         raise ValueError(f"desirable must be a bool tensor, got {desirable.dtype}")
     r = policy - ref                                                      # (B,)
@@ -78,7 +81,7 @@ def simpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor,
     """−log σ(β·mean log π(y_w) − β·mean log π(y_l) − γ); no reference model. Inputs (B,)."""
     if beta <= 0 or gamma < 0:
         raise ValueError(f"beta must be > 0 and gamma >= 0, got {beta}, {gamma}")
-    _same_shape(policy_chosen=policy_chosen, policy_rejected=policy_rejected,
+    check_same_shape(policy_chosen=policy_chosen, policy_rejected=policy_rejected,
                 len_chosen=len_chosen, len_rejected=len_rejected)
     if (len_chosen <= 0).any() or (len_rejected <= 0).any():
         raise ValueError("answer lengths must be >= 1 token")
@@ -102,7 +105,7 @@ def orpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor,
     """(SFT NLL on y_w + λ · odds-ratio loss, the odds-ratio loss alone); inputs (B,)."""
     if lam < 0:
         raise ValueError(f"lam must be >= 0, got {lam}")
-    _same_shape(policy_chosen=policy_chosen, policy_rejected=policy_rejected,
+    check_same_shape(policy_chosen=policy_chosen, policy_rejected=policy_rejected,
                 len_chosen=len_chosen, len_rejected=len_rejected)
     mean_chosen = policy_chosen / len_chosen              # log P of the paper: per-token mean
     mean_rejected = policy_rejected / len_rejected
