@@ -455,7 +455,6 @@ READERS = {
     "results/finetune_dpo.md": every_row(),
     "results/finetune_forgetting.md": every_row(),
     "results/finetune_validation.md": every_row(),
-    "results/merging.md": every_row(),
     "results/retrieval_ann.md": with_headline(hnsw_headline),
     "results/retrieval_compression.md": with_headline(compression_headline),
     "results/retrieval_rerank.md": every_row(),
