@@ -128,13 +128,22 @@ class GPT(nn.Module):
                              f"[0, {self.config.vocab_size})")
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, *,
-                caches: list[KVCache] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                caches: list[KVCache] | None = None, positions: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """idx (B, T) -> logits (B, T, V) and, given targets (B, T), mean cross-entropy in nats.
 
         With caches (one per block) the positions of idx continue after what is cached.
+        positions (B, T) and a boolean keep-mask (B, 1, T, T), ANDed with the causal mask,
+        let several documents share one packed row (see snippets.adaptation.sft_data).
         """
         self.check_ids(idx)
         B, T = idx.shape
+        if caches is not None and (positions is not None or mask is not None):
+            raise ValueError("positions and mask are for packed training rows, not with caches")
+        if positions is not None and (positions.shape != (B, T) or positions.min() < 0
+                                      or positions.max() >= self.config.context_length):
+            raise ValueError(f"positions must be ({B}, {T}) in [0, {self.config.context_length}), "
+                             f"got {tuple(positions.shape)}")
         if caches is not None and len(caches) != self.config.n_layers:
             raise ValueError(f"got {len(caches)} KV caches for {self.config.n_layers} blocks; "
                              "make them with new_caches()")
@@ -142,7 +151,7 @@ class GPT(nn.Module):
         if start + T > self.config.context_length:
             raise ValueError(f"positions {start}..{start + T - 1} exceed context_length="
                              f"{self.config.context_length}; crop the input first")
-        logits = self.logits(idx, caches)                                 # (B, T, V)
+        logits = self.logits(idx, caches, positions=positions, mask=mask)  # (B, T, V)
         if targets is None:
             return logits, None
         if targets.shape != idx.shape:
@@ -151,7 +160,8 @@ class GPT(nn.Module):
         return logits, loss
 
     def logits(self, idx: torch.Tensor, caches: list[KVCache] | None = None, *,
-               last_only: bool = False) -> torch.Tensor:
+               last_only: bool = False, positions: torch.Tensor | None = None,
+               mask: torch.Tensor | None = None) -> torch.Tensor:
         """The network itself, without forward's checks: generate checks its input once and
         then calls this for every new token, where a check would cost as much as a layer.
 
@@ -160,11 +170,13 @@ class GPT(nn.Module):
         """
         T = idx.shape[1]
         start = caches[0].length if caches else 0
-        pos = torch.arange(start, start + T, device=idx.device)           # (T,)
+        pos = torch.arange(start, start + T, device=idx.device) if positions is None \
+            else positions                                                # (T,) or (B, T)
         x = self.drop(self.wte(idx) + self.wpe(pos))                      # (B, T, C)
         causal = T > 1  # one new query may see every cached key: no mask to build
         for i, block in enumerate(self.blocks):
-            x = block(x, is_causal=causal, cache=caches[i] if caches else None)  # (B, T, C)
+            x = block(x, mask=mask, is_causal=causal,
+                      cache=caches[i] if caches else None)                # (B, T, C)
         if last_only:
             x = x[:, -1:]                                                 # (B, 1, C)
         return self.lm_head(self.ln_f(x))                                 # (B, T or 1, V)
