@@ -113,8 +113,12 @@ class Llama(nn.Module):
         return total
 
     def logits(self, idx: torch.Tensor, caches: list[KVCache] | None = None, *,
-               last_only: bool = False) -> torch.Tensor:
+               last_only: bool = False, positions: torch.Tensor | None = None,
+               mask: torch.Tensor | None = None) -> torch.Tensor:
         """The network without forward's checks; last_only: the head reads the last position."""
+        if positions is not None or mask is not None:  # RoPE would need per-row angles
+            raise ValueError("packed rows (positions and mask) are implemented for GPT only, "
+                             "not for Llama")
         x = self.wte(idx)                                                 # (B, T, C)
         causal = idx.shape[1] > 1
         for i, block in enumerate(self.blocks):
