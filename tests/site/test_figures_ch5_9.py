@@ -50,7 +50,7 @@ FIGURES = ("gpt_kv_cache_filling", "gpt_scaling_isoflop", "tokenization_bpe_merg
            "tokenization_encoding_speed", "tokenization_unigram_lattice", "tokenization_wordpiece_scores",
            "embeddings_window_weights", "embeddings_glove_weight", "embeddings_paired_intervals",
            "finetune_lora_update", "finetune_nf4_levels", "finetune_memory", "finetune_layerwise_lr",
-           "training_batch_windows", "training_plateaus")
+           "training_batch_windows", "training_plateaus", "grpo_curves", "grpo_test_time")
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -316,3 +316,42 @@ def test_plateau_figure_levels_are_the_pages_ngram_entropies_and_curves_the_stor
                      if line.get_linestyle() == "--"), reverse=True)
     for level in levels:
         assert f"{level:.2f} nats" in page
+
+
+# ------------------------------------------------------------------------ Fine-tuning: GRPO --
+
+def test_grpo_curves_figure_plots_each_arms_mean_and_range_over_the_stored_seeds(drawn):
+    _, fig = drawn("grpo_curves")
+    runs = load("grpo")["runs"]
+    accuracy = fig.axes[0]
+    for line in accuracy.get_lines():
+        mine = [r["curve"] for r in runs if r["arm"] == line.get_label()]
+        assert len(mine) == 3, line.get_label()
+        np.testing.assert_allclose(line.get_xdata(), [p["step"] for p in mine[0]])
+        np.testing.assert_allclose(line.get_ydata(), np.mean(
+            [[p["accuracy"] for p in curve] for curve in mine], axis=0))
+    assert {line.get_label() for line in accuracy.get_lines()} == {
+        "more SFT", "GRPO, β = 0.04", "GRPO, β = 0"}
+    # the seeds' range: one shaded band per line, spanning min..max of the last evaluation
+    bands = accuracy.collections
+    assert len(bands) == 3
+    for band, line in zip(bands, accuracy.get_lines()):
+        last = [r["curve"][-1]["accuracy"] for r in runs if r["arm"] == line.get_label()]
+        ys = band.get_paths()[0].vertices[:, 1]
+        assert ys.min() <= min(last) + 1e-9 and ys.max() >= max(last) - 1e-9
+
+
+def test_grpo_test_time_figure_plots_the_stored_best_of_n_and_majority_means(drawn):
+    _, fig = drawn("grpo_test_time")
+    runs = load("grpo")["runs"]
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 4
+    for line in lines:
+        model, method = line.get_label().split(": ")
+        key = "best_of_n" if method.startswith("best") else "majority"
+        tables = [r["test_time"][model] for r in runs if model in r.get("test_time", {})]
+        assert len(tables) == 3
+        np.testing.assert_allclose(line.get_xdata(), tables[0]["n"])
+        np.testing.assert_allclose(line.get_ydata(), np.mean([t[key] for t in tables], axis=0))
+        if key == "best_of_n":  # any of n verifies: never falls as n grows
+            assert all(np.diff(line.get_ydata()) >= 0)
