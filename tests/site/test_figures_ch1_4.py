@@ -28,7 +28,7 @@ FIGURES = Path(__file__).resolve().parents[2] / "figures"
 OURS = ["attention_mask_patterns", "attention_sliding_window", "attention_kv_cache_memory",
         "rnn_clipping", "rnn_recurrent_state_memory", "transformer_architecture_masks", "transformer_sinusoids",
         "transformer_alibi", "transformer_noam_schedule", "transformer_param_counts", "bert_mlm_masking",
-        "bert_sizes", "transformer_rope_extension", "modernbert_attention"]
+        "bert_sizes", "transformer_rope_extension", "modernbert_attention", "bert_mask_rate"]
 
 
 def load(name: str) -> ModuleType:
@@ -248,3 +248,15 @@ def test_modernbert_figure_draws_the_models_two_masks(drawn):
     assert shown[1][0].sum() == module.WINDOW // 2 + 1                  # the first query: 0..4
     assert module.layer_kinds() == [True, False, False, True, False, False]
     assert fig.axes[0].get_title() == "global: layers 0, 3"
+
+
+def test_mask_rate_figure_draws_each_arms_held_out_curve(drawn):
+    from snippets.results import load as load_results
+
+    _, fig = drawn("bert_mask_rate")
+    arms = load_results("mask_rate")["arms"]
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    assert set(lines) == {f"{float(rate):.0%} masked in training" for rate in arms}
+    for rate, arm in arms.items():
+        line = lines[f"{float(rate):.0%} masked in training"]
+        assert list(line.get_ydata()) == [loss for _, loss in arm["curve"]][1:]  # step 0 left out
