@@ -394,6 +394,19 @@ def hnsw_headline(rows: list[dict[str, str]], source: str) -> Row:
                ours >= 0.95 and abs(ours - ref) <= 0.02, source, "", against="hnswlib")
 
 
+def grpo_headline(rows: list[dict[str, str]], source: str) -> Row:
+    """Issue 28's goal: GRPO beats the same steps of more SFT by a clear margin on every seed."""
+    grpo = row_where(rows, "Arm", "GRPO, β = 0.04", source)
+    sft = row_where(rows, "Arm", "more SFT", source)
+    gains = [float(x.strip().rstrip("%")) for x in grpo["Change per seed"].split(",")]
+    base = [float(x.strip().rstrip("%")) for x in sft["Change per seed"].split(",")]
+    margins = [g - b for g, b in zip(gains, base, strict=True)]
+    return Row("GRPO (β = 0.04) over the same 200 steps of more SFT, held-out accuracy on 2-digit "
+               "addition, change per seed", f"{', '.join(f'{m:+.1f}' for m in margins)} points",
+               "a clear margin (at least 3 points) on every one of 3 seeds",
+               min(margins) >= 3.0, source, "")
+
+
 def compression_headline(rows: list[dict[str, str]], source: str) -> Row:
     pq = [r for r in rows if r["Method"].startswith("PQ,")]
     if not pq:
@@ -469,6 +482,7 @@ READERS = {
     "results/llama_vs_gpt.md": every_row(),
     "results/moe_vs_dense.md": every_row(),
     "results/rope_extension.md": every_row(),
+    "results/grpo.md": with_headline(grpo_headline),
 }
 # Pages that discuss a file that no page includes (parity.json: each check names its page).
 PAGES = {"results/parity.json": ""}
