@@ -27,6 +27,13 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
+@functools.cache
+def parsed(file: Path) -> BeautifulSoup:
+    """A built HTML file, parsed once per test process: the site does not change during a run,
+    and no test modifies a parsed page (parsing every page is most of what these tests cost)."""
+    return BeautifulSoup(file.read_text(encoding="utf-8"), "html.parser")
+
+
 def site_pages() -> list[str]:
     """URL paths of every HTML page in the built site."""
     found = []

@@ -11,7 +11,7 @@ import re
 import jinja2
 from bs4 import BeautifulSoup
 
-from tests.site.test_browser import site_pages
+from tests.site.test_browser import parsed, site_pages
 from tools.pageblocks import ROOT
 from tools.references_hook import link_references
 from tools.sitepages import SITE
@@ -20,7 +20,7 @@ PARTIAL = ROOT / "overrides" / "partials" / "copyright.html"
 
 
 def article(path: str) -> BeautifulSoup:
-    return BeautifulSoup((SITE / path / "index.html").read_text(encoding="utf-8"), "html.parser")
+    return parsed(SITE / path / "index.html")
 
 
 def render_footer(repo_url: str | None) -> BeautifulSoup:

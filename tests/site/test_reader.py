@@ -19,7 +19,7 @@ from urllib.parse import unquote, urljoin, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.site.test_browser import SCREENSHOTS, Visit, base_url, browser, site_pages  # noqa: F401
+from tests.site.test_browser import SCREENSHOTS, Visit, base_url, browser, parsed, site_pages  # noqa: F401
 from tests.site.test_build_failures import build, scratch  # noqa: F401 (fixture)
 from tools.diagram_hook import NATURAL_SIZE, natural_size
 from tools.katex_hook import VENDORED, Renderer, typeset
@@ -174,7 +174,7 @@ def pages_with_diagrams() -> list[str]:
 
 
 def article(path: str) -> BeautifulSoup:
-    return BeautifulSoup((SITE / path / "index.html").read_text(encoding="utf-8"), "html.parser")
+    return parsed(SITE / path / "index.html")
 
 
 # --- Without a browser -----------------------------------------------------------------------
@@ -233,7 +233,7 @@ def test_every_link_and_anchor_in_the_built_site_resolves():
     html_files = sorted(SITE.rglob("*.html"))
     assert any("labs" in f.parts for f in html_files), "no lab pages in the site"
     for page_file in html_files:
-        soup = BeautifulSoup(page_file.read_text(encoding="utf-8"), "html.parser")
+        soup = parsed(page_file)
         for tag in soup.select("a[href], link[href]"):
             if tag.name == "link" and tag.get("rel") and tag["rel"][0] in {"canonical", "alternate"}:
                 continue
@@ -246,8 +246,7 @@ def test_every_link_and_anchor_in_the_built_site_resolves():
                 continue
             if anchor and target.suffix == ".html":
                 if target not in ids:
-                    ids[target] = {t["id"] for t in BeautifulSoup(target.read_text(encoding="utf-8"),
-                                                                  "html.parser").select("[id]")}
+                    ids[target] = {t["id"] for t in parsed(target).select("[id]")}
                 if anchor not in ids[target]:
                     broken.append(f"{page_file.relative_to(SITE)}: {tag['href']} (no #{anchor})")
     assert broken == []
