@@ -66,6 +66,7 @@ def wrap(model: nn.Module, r: Rank, device: str, shard: bool = False) -> nn.Modu
 
 def teardown() -> None:
     if dist.is_initialized():
+        dist.barrier()  # gloo aborts a rank that leaves while a peer still has work in flight
         dist.destroy_process_group()
 # --8<-- [end:setup]
 
