@@ -43,6 +43,19 @@ def store_input_major(module: nn.Module) -> int:
         if W.stride() != (1, W.shape[0]):
             W.data = W.data.t().contiguous().t()               # storage (C_in, C_out)
     return len(done)
+
+
+def store_output_major(module: nn.Module) -> int:
+    """Undo store_input_major: every nn.Linear weight back to (C_out, C_in) row-major, nn.Linear's
+    own layout, which training's backward pass and the optimiser are tuned for. In place."""
+    done: set[int] = set()
+    for layer in module.modules():
+        if not isinstance(layer, nn.Linear) or id(layer.weight) in done:
+            continue
+        done.add(id(layer.weight))
+        if not layer.weight.is_contiguous():
+            layer.weight.data = layer.weight.data.contiguous()
+    return len(done)
 # --8<-- [end:layout]
 
 

@@ -16,6 +16,7 @@ from torch import nn
 from snippets.layers.attention import KVCache
 from snippets.layers.blocks import SelfAttentionBlock
 from snippets.layers.normalization import make_norm
+from snippets.layers.weight_layout import prepare_for_decoding, store_output_major
 from snippets.models.sampling import check_sampling_args, sample_next
 # --8<-- [end:imports]
 
@@ -76,6 +77,10 @@ def count_parameters(config: GPTConfig, non_embedding: bool = False) -> int:
 # --8<-- [start:model]
 class GPT(nn.Module):
     """logits = head(LN(blocks(wte[idx] + wpe[positions]))); blocks are causal and Pre-LN."""
+
+    # generate() lays the weights out for one-row products (snippets/layers/weight_layout.py)
+    # and train() lays them back; False keeps nn.Linear's own layout throughout
+    decoding_layout: bool = True
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -181,6 +186,14 @@ class GPT(nn.Module):
             x = x[:, -1:]                                                 # (B, 1, C)
         return self.lm_head(self.ln_f(x))                                 # (B, T or 1, V)
 
+    def train(self, mode: bool = True) -> "GPT":
+        """As nn.Module.train; entering training also restores nn.Linear's own weight layout, so
+        a model that generated trains exactly as one that never did."""
+        if mode:
+            with torch.no_grad():
+                store_output_major(self)
+        return nn.Module.train(self, mode)
+
     def new_caches(self, batch: int, device: torch.device | str = "cpu") -> list[KVCache]:
         """One empty KV cache per block, sized to the context window."""
         c = self.config
@@ -219,6 +232,9 @@ class GPT(nn.Module):
         # dropout while sampling, whatever mode the caller left the model in (restored after).
         was_training = self.training
         self.eval()
+        if self.decoding_layout:  # outside inference_mode: the re-laid weights stay trainable
+            with torch.no_grad():
+                prepare_for_decoding(self)
         try:
             with torch.inference_mode():
                 for _ in range(max_new_tokens):

@@ -104,6 +104,8 @@ class Llama(nn.Module):
     check_ids = GPT.check_ids
     forward = GPT.forward
     generate = GPT.generate
+    train = GPT.train
+    decoding_layout = GPT.decoding_layout
 
     def num_parameters(self, non_embedding: bool = False) -> int:
         """Trainable parameters, a tied matrix counted once; non_embedding drops wte and the head."""

@@ -104,6 +104,7 @@ def test_a_prepared_model_splits_one_row_steps_and_keeps_its_function(monkeypatc
     monkeypatch.setattr(weight_layout, "SPLIT_MIN_BYTES", 0)  # the tiny model's matrices too
     model = tiny_gpt()
     reference = copy.deepcopy(model)
+    reference.decoding_layout = False  # nn.Linear's own layout and product, even in generate
     keys = list(model.state_dict())
     threads = torch.get_num_threads()
     calls = []
@@ -141,3 +142,50 @@ def test_matrices_below_the_size_threshold_are_not_split(monkeypatch):
     finally:
         torch.set_num_threads(threads)
     assert calls == [(1024, 512)]
+
+
+def tiny_models() -> list[nn.Module]:
+    from snippets.models.llama import Llama, LlamaConfig
+
+    torch.manual_seed(0)
+    return [tiny_gpt(), Llama(LlamaConfig(vocab_size=50, context_length=16, n_layers=2, n_heads=2,
+                                          n_kv_heads=1, d_model=16, d_ff=32)).double().eval()]
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["GPT", "Llama"])
+def test_generate_lays_the_weights_out_for_decoding_and_train_lays_them_back(index):
+    model = tiny_models()[index]
+    plain = copy.deepcopy(model)
+    plain.decoding_layout = False
+    prompt = torch.tensor([[3]])
+    assert torch.equal(model.generate(prompt, 12, temperature=0.0),
+                       plain.generate(prompt, 12, temperature=0.0))
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert all(type(m) is SplitRowLinear and m.weight.t().is_contiguous() for m in linears)
+    assert all(type(m) is nn.Linear and m.weight.is_contiguous()
+               for m in plain.modules() if isinstance(m, nn.Linear))
+    model.train()
+    assert all(m.weight.is_contiguous() for m in linears)  # nn.Linear's own layout again
+    model.generate(prompt, 2)  # called in training mode: decodes prepared, hands back trainable
+    assert model.training and all(m.weight.is_contiguous() for m in linears)
+
+
+def test_a_model_that_generated_between_steps_trains_bit_for_bit_like_one_that_did_not():
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=50, context_length=16, n_layers=2, n_heads=2, d_model=16)
+    models = [GPT(config), None]
+    models[1] = copy.deepcopy(models[0])
+    optimizers = [torch.optim.AdamW(m.parameters(), lr=1e-2) for m in models]
+    idx = torch.randint(0, 50, (4, 16), generator=torch.Generator().manual_seed(1))
+    for step in range(4):
+        if step == 2:  # the trainer's habit: evaluate, sample, carry on
+            models[1].eval()
+            models[1].generate(idx[:1, :3], 5, temperature=0.0)
+            models[1].train()
+        for model, optimizer in zip(models, optimizers):
+            loss = model(idx[:, :-1], idx[:, 1:])[1]
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        assert torch.equal(a, b) and a.stride() == b.stride()

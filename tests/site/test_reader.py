@@ -391,7 +391,8 @@ def test_the_study_order_and_the_404_page_lead_somewhere():
 
 # --- In a browser ----------------------------------------------------------------------------
 
-def open_page(browser, url: str, viewport: dict, scheme: str = "light") -> Visit:
+def open_page(browser, url: str, viewport: dict, scheme: str = "light",
+              wait: str = "networkidle") -> Visit:
     visit = Visit.__new__(Visit)
     visit.context = browser.new_context(color_scheme=scheme, viewport=viewport)
     visit.context.add_init_script(OPEN_SHADOW_ROOTS)
@@ -399,7 +400,7 @@ def open_page(browser, url: str, viewport: dict, scheme: str = "light") -> Visit
     visit.context.route("**/*", visit._route)
     visit.page = visit.context.new_page()
     visit.page.on("pageerror", lambda e: visit.errors.append(str(e)))
-    visit.page.goto(url, wait_until="networkidle")
+    visit.page.goto(url, wait_until=wait)
     return visit
 
 
@@ -522,7 +523,9 @@ def test_code_blocks_fit_and_the_copy_button_covers_no_code_and_pages_stay_short
     for path in site_pages():
         if path.startswith("labs/"):
             continue
-        visit = open_page(browser, base_url + path, DESKTOP)
+        # diagram frames are reserved in the HTML: the height is final at "load", no need to
+        # wait for the network to fall idle (half a second a page)
+        visit = open_page(browser, base_url + path, DESKTOP, wait="load")
         try:
             visit.page.wait_for_function("document.documentElement.dataset.codeFit === 'done'")  # code-fit.js ran
             found = visit.page.evaluate(CODE_BLOCKS)
