@@ -113,6 +113,14 @@ class KVCache:
 
     def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Store the new positions' k, v (B, H_kv, T, D); return all cached so far."""
+        end = self.end_after(k, v)
+        self.k[:, :, self.length:end] = k
+        self.v[:, :, self.length:end] = v
+        self.length = end
+        return self.k[:, :, :end], self.v[:, :, :end]  # (B, H_kv, T_k, D)
+
+    def end_after(self, k: torch.Tensor, v: torch.Tensor) -> int:
+        """The length once k, v (B, H_kv, T, D) are appended; an error if they do not fit."""
         end = self.length + k.shape[-2]
         if end > self.k.shape[-2]:
             raise ValueError(f"KV cache holds {self.k.shape[-2]} positions; "
@@ -121,10 +129,7 @@ class KVCache:
         if k.dim() != 4 or k.shape[:2] != (B, H_kv) or k.shape[3] != D or v.shape != k.shape:
             raise ValueError(f"KV cache holds (B, H_kv, T, D) = ({B}, {H_kv}, T, {D}); "
                              f"got k {tuple(k.shape)} and v {tuple(v.shape)}")
-        self.k[:, :, self.length:end] = k
-        self.v[:, :, self.length:end] = v
-        self.length = end
-        return self.k[:, :, :end], self.v[:, :, :end]  # (B, H_kv, T_k, D)
+        return end
 # --8<-- [end:kv_cache]
 
 
