@@ -1,11 +1,11 @@
 """GRPO on our GPT for 2-digit addition, against the same steps of more supervised training.
 
-The data: all 10,000 problems "ab+cd=" are split once into 200 labelled training problems (with
+The data: all 10,000 problems "ab+cd=" are split once into 500 labelled training problems (with
 worked answers), 500 held-out problems and the rest, a pool of prompts without answers that only
 the verifier can score. Per seed, a 2-layer GPT (d_model 64, 13 characters) is trained from
-scratch on the 200 labelled problems until it has memorised them (held-out accuracy modest and
-flat); from that SFT model, for the same number of steps:
-  - more SFT on the 200 labelled problems (batch 128 sequences: as many as GRPO's B·G);
+scratch on the labelled problems until it has (nearly) memorised them, where its held-out
+accuracy has levelled off; from that SFT model, for the same number of steps:
+  - more SFT on the labelled problems (batch 128 sequences: as many as GRPO's B·G);
   - GRPO with the verifier's reward, β = 0.04 (the KL to the SFT model) and β = 0;
   - GRPO with a flawed reward (more digits score higher): reward hacking, β = 0.04 and β = 0.
 Every EVERY steps, on the held-out problems: greedy exact-match accuracy, and the mean reward of
@@ -29,9 +29,9 @@ from snippets.adaptation.preference import sft_loss
 from snippets.adaptation.voting import accuracy_at_n
 from snippets.models.gpt import GPT, GPTConfig
 
-DIGITS, N_TRAIN, N_TEST = 2, 200, 500
+DIGITS, N_TRAIN, N_TEST = 2, 500, 500
 SFT_STEPS, SFT_BATCH, SFT_LR = 1400, 64, 3e-3
-STEPS, EVERY, PROMPTS, RL_LR = 200, 25, 16, 1e-4
+STEPS, EVERY, PROMPTS, RL_LR = 200, 25, 16, 3e-4
 GROUP = GRPOConfig(group_size=8, max_new_tokens=DIGITS + 2, clip_eps=0.2, beta=0.04, inner_steps=2)
 SEEDS = (0, 1, 2)
 SAMPLES = 32
@@ -76,7 +76,7 @@ def evaluate(model: GPT, test: torch.Tensor, g: torch.Generator) -> dict:
 
 
 def base_model(seed: int) -> dict:
-    """The SFT model of one seed, trained until it has memorised its 200 labelled problems."""
+    """The SFT model of one seed, trained until it has (nearly) memorised its labelled problems."""
     cpu0 = time.process_time()
     torch.set_num_threads(1)
     torch.manual_seed(seed)

@@ -324,19 +324,21 @@ def test_grpo_curves_figure_plots_each_arms_mean_and_range_over_the_stored_seeds
     _, fig = drawn("grpo_curves")
     runs = load("grpo")["runs"]
     accuracy = fig.axes[0]
-    for line in accuracy.get_lines():
+    arms = [line for line in accuracy.get_lines() if not line.get_label().startswith("_")]
+    for line in arms:
         mine = [r["curve"] for r in runs if r["arm"] == line.get_label()]
         assert len(mine) == 3, line.get_label()
         np.testing.assert_allclose(line.get_xdata(), [p["step"] for p in mine[0]])
-        np.testing.assert_allclose(line.get_ydata(), np.mean(
-            [[p["accuracy"] for p in curve] for curve in mine], axis=0))
-    assert {line.get_label() for line in accuracy.get_lines()} == {
+        np.testing.assert_allclose(line.get_ydata(), 100 * np.mean(  # points since each seed's SFT
+            [[p["accuracy"] - curve[0]["accuracy"] for p in curve] for curve in mine], axis=0))
+    assert {line.get_label() for line in arms} == {
         "more SFT", "GRPO, β = 0.04", "GRPO, β = 0"}
     # the seeds' range: one shaded band per line, spanning min..max of the last evaluation
     bands = accuracy.collections
     assert len(bands) == 3
-    for band, line in zip(bands, accuracy.get_lines()):
-        last = [r["curve"][-1]["accuracy"] for r in runs if r["arm"] == line.get_label()]
+    for band, line in zip(bands, arms):
+        last = [100 * (r["curve"][-1]["accuracy"] - r["curve"][0]["accuracy"])
+                for r in runs if r["arm"] == line.get_label()]
         ys = band.get_paths()[0].vertices[:, 1]
         assert ys.min() <= min(last) + 1e-9 and ys.max() >= max(last) - 1e-9
 
