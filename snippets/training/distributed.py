@@ -64,11 +64,13 @@ def wrap(model: nn.Module, r: Rank, device: str, shard: bool = False) -> nn.Modu
     return DistributedDataParallel(model, device_ids=ids)
 
 
+# --8<-- [end:setup]
+
+
 def teardown() -> None:
     if dist.is_initialized():
         dist.barrier()  # gloo aborts a rank that leaves while a peer still has work in flight
         dist.destroy_process_group()
-# --8<-- [end:setup]
 
 
 # --8<-- [start:full_state]
