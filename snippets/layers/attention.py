@@ -1,5 +1,7 @@
 """Scaled dot-product and multi-head attention (Vaswani et al., 2017, arXiv:1706.03762),
-with grouped key/value heads (Ainslie et al., 2023, arXiv:2305.13245) and a KV cache.
+with grouped key/value heads (Ainslie et al., 2023, arXiv:2305.13245), a KV cache, and
+optional QK-norm (an RMSNorm on each head's queries and keys, as Qwen3 and Gemma 3 do; Dehghani
+et al., 2023, arXiv:2302.05442, with LayerNorm).
 
 Shape legend: B batch, H query heads, H_kv key/value heads, T_q query positions,
 T_k key positions, C model width, D head width, d_k query/key width, d_v value width.
@@ -139,11 +141,14 @@ class MultiHeadAttention(nn.Module):
 
     n_kv_heads < n_heads shares each key/value head among n_heads / n_kv_heads query heads
     (grouped-query attention; n_kv_heads = 1 is multi-query attention).
+    qk_norm=True normalises each head's queries and keys (RMSNorm over D, one weight vector
+    shared by the heads) before RoPE: a score is then at most |g_q| |g_k| sqrt(D) in size.
     impl="ours" runs scaled_dot_product_attention above; impl="torch" the fused kernel.
     """
 
     def __init__(self, d_model: int, n_heads: int, n_kv_heads: int | None = None,
-                 bias: bool = True, dropout: float = 0.0, impl: str = "torch"):
+                 bias: bool = True, dropout: float = 0.0, impl: str = "torch",
+                 qk_norm: bool = False, eps: float = 1e-6):
         super().__init__()
         n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
         if n_heads < 1 or d_model % n_heads != 0:
@@ -157,6 +162,8 @@ class MultiHeadAttention(nn.Module):
         self.k_proj = nn.Linear(d_model, n_kv_heads * self.d_head, bias=bias)
         self.v_proj = nn.Linear(d_model, n_kv_heads * self.d_head, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)  # W^O
+        self.q_norm = nn.RMSNorm(self.d_head, eps=eps) if qk_norm else None
+        self.k_norm = nn.RMSNorm(self.d_head, eps=eps) if qk_norm else None
         self.dropout, self.impl = dropout, impl
 
     def split_heads(self, x: torch.Tensor, heads: int) -> torch.Tensor:
@@ -178,11 +185,8 @@ class MultiHeadAttention(nn.Module):
         if context is not None and cache is not None:
             raise ValueError("a KV cache is for self-attention; pass context or cache, not both")
         start = cache.length if cache is not None else 0  # position of x's first token
-        q = self.split_heads(self.q_proj(x), self.n_heads)              # (B, H, T_q, D)
-        k = self.split_heads(self.k_proj(source), self.n_kv_heads)      # (B, H_kv, T, D)
+        q, k = self.queries_keys(x, source, start, rotary)             # (B, H or H_kv, T, D)
         v = self.split_heads(self.v_proj(source), self.n_kv_heads)      # (B, H_kv, T, D)
-        if rotary is not None:
-            q, k = rotary(q, start), rotary(k, start)
         if cache is not None:
             k, v = cache.append(k, v)                                   # (B, H_kv, T_k, D)
         if self.n_kv_heads != self.n_heads:  # each K/V head serves a group of query heads
@@ -208,6 +212,18 @@ class MultiHeadAttention(nn.Module):
                 out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
         out = out.transpose(1, 2).reshape(x.shape[0], T_q, self.n_heads * self.d_head)  # (B, T_q, C)
         return self.out_proj(out)
+
+    def queries_keys(self, x: torch.Tensor, source: torch.Tensor, start: int = 0,
+                     rotary: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Projected queries (B, H, T_q, D) and keys (B, H_kv, T, D): normed, then rotated."""
+        q = self.split_heads(self.q_proj(x), self.n_heads)              # (B, H, T_q, D)
+        k = self.split_heads(self.k_proj(source), self.n_kv_heads)      # (B, H_kv, T, D)
+        if self.q_norm is not None:  # per head, over D, before the rotation (Qwen3, Gemma 3)
+            q, k = self.q_norm(q), self.k_norm(k)
+        if rotary is not None:
+            q, k = rotary(q, start), rotary(k, start)
+        return q, k
 # --8<-- [end:mha]
 
 

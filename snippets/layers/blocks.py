@@ -27,12 +27,12 @@ class SelfAttentionBlock(nn.Module):
     def __init__(self, d_model: int, n_heads: int, d_ff: int, *, dropout: float = 0.0,
                  norm_first: bool = True, activation: str = "gelu", norm: str = "layer",
                  bias: bool = True, n_kv_heads: int | None = None, attn_impl: str = "torch",
-                 eps: float = 1e-5):
+                 eps: float = 1e-5, qk_norm: bool = False):
         super().__init__()
         self.norm_first = norm_first
         self.norm1 = make_norm(norm, d_model, eps=eps, bias=bias)
         self.attn = MultiHeadAttention(d_model, n_heads, n_kv_heads=n_kv_heads, bias=bias,
-                                       dropout=dropout, impl=attn_impl)
+                                       dropout=dropout, impl=attn_impl, qk_norm=qk_norm, eps=eps)
         self.norm2 = make_norm(norm, d_model, eps=eps, bias=bias)
         self.ffn = FeedForward(d_model, d_ff, activation=activation, dropout=dropout, bias=bias)
         self.dropout = nn.Dropout(dropout)  # on the attention branch, before the add

@@ -3,7 +3,8 @@ stack with RMSNorm before each sub-layer (Zhang and Sennrich, 2019, arXiv:1910.0
 feed-forward network (Shazeer, 2020, arXiv:2002.05202), rotary positions instead of a position
 table (Su et al., 2021, arXiv:2104.09864), grouped-query attention (Ainslie et al., 2023,
 arXiv:2305.13245), no biases, and an untied output head. With n_experts > 0 each feed-forward
-network is a mixture of experts, as in Mixtral (Jiang et al., 2024, arXiv:2401.04088).
+network is a mixture of experts, as in Mixtral (Jiang et al., 2024, arXiv:2401.04088); with
+qk_norm=True each head's queries and keys pass an RMSNorm before RoPE, as in Qwen3.
 
 Every part is a library layer; this module only assembles them.
 
@@ -48,6 +49,7 @@ class LlamaConfig:
     n_experts: int = 0               # 0: a dense FFN; > 0: a mixture of experts in every block
     top_k: int = 2                   # experts per token when n_experts > 0
     attn_impl: str = "torch"         # "ours" or "torch" (fused kernel), proven equal
+    qk_norm: bool = False            # RMSNorm on each head's q and k (Qwen3, Gemma 3, OLMo 2)
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "n_layers", "n_heads", "n_kv_heads",
@@ -79,7 +81,8 @@ class Llama(nn.Module):
         self.blocks = nn.ModuleList(
             SelfAttentionBlock(C, config.n_heads, config.d_ff, norm_first=True, norm="rms",
                                activation="swiglu", bias=False, n_kv_heads=config.n_kv_heads,
-                               attn_impl=config.attn_impl, eps=config.norm_eps)
+                               attn_impl=config.attn_impl, eps=config.norm_eps,
+                               qk_norm=config.qk_norm)
             for _ in range(config.n_layers))
         if config.n_experts:  # Mixtral: the same block, its FFN replaced by E experts
             for block in self.blocks:
@@ -160,7 +163,8 @@ def half_to_interleaved(w: torch.Tensor, n_heads: int) -> torch.Tensor:
 
 # --8<-- [start:from_hf]
 def llama_config_from_hf(hf_config, context_length: int | None = None) -> LlamaConfig:
-    """Our config from a transformers LlamaConfig (read by attribute: no import needed)."""
+    """Our config from a transformers LlamaConfig or Qwen3Config (Llama plus QK-norm), read by
+    attribute: no import needed."""
     head_dim = getattr(hf_config, "head_dim", None) or hf_config.hidden_size // hf_config.num_attention_heads
     if head_dim * hf_config.num_attention_heads != hf_config.hidden_size:
         raise ValueError(f"head_dim={head_dim} x {hf_config.num_attention_heads} heads != "
@@ -172,7 +176,7 @@ def llama_config_from_hf(hf_config, context_length: int | None = None) -> LlamaC
         d_model=hf_config.hidden_size, d_ff=hf_config.intermediate_size,
         rope_base=hf_config.rope_parameters["rope_theta"], norm_eps=hf_config.rms_norm_eps,
         rope_scaling=rope_scaling_from_hf(hf_config.rope_parameters),
-        tie_weights=hf_config.tie_word_embeddings)
+        tie_weights=hf_config.tie_word_embeddings, qk_norm=hf_config.model_type == "qwen3")
 
 
 def rope_scaling_from_hf(rope: dict) -> dict | None:
@@ -194,11 +198,12 @@ def rope_scaling_from_hf(rope: dict) -> dict | None:
 
 
 def from_hf_llama(state: dict[str, torch.Tensor], config: LlamaConfig) -> Llama:
-    """Build our Llama from a transformers LlamaForCausalLM state dict.
+    """Build our Llama from a transformers LlamaForCausalLM (or Qwen3ForCausalLM) state dict.
 
     The names differ and one layout does: transformers rotates (q_i, q_{i+D/2}) pairs
     (rotate_half), our RotaryEmbedding rotates (q_2i, q_2i+1), so the query and key rows are
-    permuted on the way in. Nothing is transposed: both store nn.Linear weights (out, in).
+    permuted on the way in, and so are QK-norm's weights, which act on the same channels.
+    Nothing is transposed: both store nn.Linear weights (out, in).
     """
     model = Llama(config).to(state["model.embed_tokens.weight"].dtype)  # float64 stays float64
     ours = {"wte.weight": state["model.embed_tokens.weight"],
@@ -218,6 +223,10 @@ def from_hf_llama(state: dict[str, torch.Tensor], config: LlamaConfig) -> Llama:
             b + "ffn.up.weight": state[h + "mlp.up_proj.weight"],
             b + "ffn.down.weight": state[h + "mlp.down_proj.weight"],
         }
+        if config.qk_norm:  # one (D,) weight for every head: permute it as a one-head row set
+            for name in ("q_norm", "k_norm"):
+                weight = state[h + f"self_attn.{name}.weight"]
+                ours[b + f"attn.{name}.weight"] = half_to_interleaved(weight[:, None], 1)[:, 0]
     ours["lm_head.weight"] = state.get("lm_head.weight", ours["wte.weight"])
     model.load_state_dict({k: v.contiguous() for k, v in ours.items()}, strict=True)
     return model
@@ -228,12 +237,12 @@ def from_hf_llama(state: dict[str, torch.Tensor], config: LlamaConfig) -> Llama:
 def llama_parameters(config: LlamaConfig) -> int:
     """Closed-form parameter count of Llama(config), without building it.
 
-    Per block: C * (H + 2 H_kv) * D for W_q, W_k, W_v, C^2 for W_o, 3 C F for SwiGLU
-    (or E experts of 3 C F plus a C x E router), 2 C for the two RMSNorm weights.
+    Per block: C * (H + 2 H_kv) * D for W_q, W_k, W_v, C^2 for W_o (and 2 D for QK-norm),
+    3 C F for SwiGLU (or E experts of 3 C F plus a C x E router), 2 C for the two RMSNorm weights.
     """
     c = config
     C, D = c.d_model, c.d_model // c.n_heads
-    attn = C * (c.n_heads + 2 * c.n_kv_heads) * D + C * C
+    attn = C * (c.n_heads + 2 * c.n_kv_heads) * D + C * C + (2 * D if c.qk_norm else 0)
     ffn = 3 * C * c.d_ff if not c.n_experts else c.n_experts * 3 * C * c.d_ff + C * c.n_experts
     embeddings = c.vocab_size * C * (1 if c.tie_weights else 2)
     return c.n_layers * (attn + ffn + 2 * C) + C + embeddings

@@ -129,3 +129,56 @@ def test_inputs_past_the_context_are_refused():
     model = Llama(LlamaConfig(context_length=8))
     with pytest.raises(ValueError, match="exceed context_length=8"):
         model(torch.zeros(1, 9, dtype=torch.long))
+
+
+def hf_qwen3(n_heads: int, n_kv_heads: int):
+    """A random tiny transformers Qwen3ForCausalLM (Llama plus per-head QK-norm) in float64."""
+    hf_config = transformers.Qwen3Config(
+        vocab_size=61, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+        num_attention_heads=n_heads, num_key_value_heads=n_kv_heads, head_dim=32 // n_heads,
+        max_position_embeddings=40, rms_norm_eps=1e-5, tie_word_embeddings=False,
+        bos_token_id=None, eos_token_id=None, pad_token_id=None, attn_implementation="sdpa")
+    torch.manual_seed(0)
+    theirs = transformers.Qwen3ForCausalLM(hf_config).double().eval()
+    with torch.no_grad():  # norm weights start at 1; per-channel QK-norm weights test the layout
+        for name, p in theirs.named_parameters():
+            if "norm" in name:
+                p.uniform_(0.5, 1.5)
+    llama_in_dtype(theirs)
+    return theirs, from_hf_llama(theirs.state_dict(), llama_config_from_hf(hf_config)).eval()
+
+
+@pytest.mark.parametrize("n_heads, n_kv_heads", [(4, 2), (4, 1)])
+def test_qk_norm_equal_to_transformers_qwen3_in_float64(n_heads, n_kv_heads):
+    theirs, ours = hf_qwen3(n_heads, n_kv_heads)
+    assert ours.config.qk_norm and ours.blocks[0].attn.q_norm is not None
+    assert ours.num_parameters() == sum(p.numel() for p in theirs.parameters())
+    assert llama_parameters(ours.config) == ours.num_parameters()
+    idx = torch.randint(0, 61, (3, 20), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        want = theirs(idx).logits
+        got, _ = ours(idx)
+        # the norm matters: the same weights without it give other logits
+        plain = from_hf_llama({k: v for k, v in theirs.state_dict().items() if "_norm" not in k
+                               or "layernorm" in k}, LlamaConfig(**{
+                                   **ours.config.__dict__, "qk_norm": False})).eval()(idx)[0]
+    assert (got - want).abs().max() <= 1e-10
+    assert (plain - want).abs().max() > 1e-3
+
+
+def test_qk_norm_bounds_every_score_by_the_norm_weights():
+    torch.manual_seed(0)
+    ours = Llama(LlamaConfig(vocab_size=11, n_layers=1, d_model=32, n_heads=4, n_kv_heads=2,
+                             qk_norm=True, norm_eps=0.0)).double()
+    attn = ours.blocks[0].attn
+    with torch.no_grad():
+        attn.q_proj.weight.mul_(1e3)  # huge projections: without the norm, huge scores
+        attn.k_proj.weight.mul_(1e3)
+        x = torch.randn(2, 9, 32, dtype=torch.float64)
+        q, k = attn.queries_keys(x, x, 0, ours.rotary)
+    D = 8
+    # an RMS-normalised vector has length sqrt(D); RoPE keeps lengths; so |q . k| <= D
+    assert torch.allclose(q.norm(dim=-1), torch.full_like(q.norm(dim=-1), D ** 0.5))
+    scores = q @ k.repeat_interleave(2, dim=1).transpose(-2, -1) / D ** 0.5
+    assert scores.abs().max() <= D ** 0.5 + 1e-9
+

@@ -28,7 +28,8 @@ FIGURES = Path(__file__).resolve().parents[2] / "figures"
 OURS = ["attention_mask_patterns", "attention_sliding_window", "attention_kv_cache_memory",
         "rnn_clipping", "rnn_recurrent_state_memory", "transformer_architecture_masks", "transformer_sinusoids",
         "transformer_alibi", "transformer_noam_schedule", "transformer_param_counts", "bert_mlm_masking",
-        "bert_sizes", "transformer_rope_extension", "modernbert_attention", "bert_mask_rate"]
+        "bert_sizes", "transformer_rope_extension", "modernbert_attention", "bert_mask_rate",
+        "transformer_qk_norm"]
 
 
 def load(name: str) -> ModuleType:
@@ -232,6 +233,23 @@ def test_rope_extension_figure_draws_the_recipes_and_the_measured_curves(drawn):
     assert set(curves) == set(module.LABELS.values())
     assert list(curves["plain RoPE"]) == pytest.approx(module.smoothed(measured["none@256"]))
     assert curves["plain RoPE"][-1] > curves["YaRN"][-1] + 0.5  # plain RoPE fails at 256, YaRN holds
+
+
+def test_qk_norm_figure_draws_the_measured_median_curves(drawn):
+    from snippets.results import load as load_results
+
+    module, fig = drawn("transformer_qk_norm")
+    left, right = fig.axes
+    data = load_results("qk_norm")
+    high = max(data["lrs"])
+    for ax, key in ((left, "loss"), (right, "max_logit")):
+        lines = {line.get_label(): list(line.get_ydata()) for line in ax.lines}
+        for variant, label in module.LABELS.items():
+            want = module.median_curve(data["runs"], variant, high, key)[1]
+            assert lines[f"{label}, lr {high:g}"] == pytest.approx(want)
+    logits = {line.get_label(): max(line.get_ydata()) for line in right.lines}
+    # the point of the figure: without the norm the scores run away at the high rate
+    assert logits[f"plain, lr {high:g}"] > 10 * logits[f"QK-norm, lr {high:g}"]
 
 
 def test_modernbert_figure_draws_the_models_two_masks(drawn):
