@@ -15,7 +15,7 @@ The loss at each position is averaged over the streams, median over the seeds. A
 the attention weight that queries at positions 32-63 give to position 0, per layer, against
 the 1/(t+1) of uniform attention: the "sink" the paper observes in large models.
 
-BENCH_STEPS (default 600) and BENCH_SEEDS (default 2) shorten or lengthen the run.
+BENCH_STEPS (default 600) and BENCH_SEEDS (default 3) shorten or lengthen the run.
 Writes results/attention_sinks.{json,md}.
 """
 
@@ -36,7 +36,7 @@ from snippets.training.loop import TrainConfig, TrainState, make_optimizer, trai
 from snippets.training.text_data import train_val_split
 
 STEPS = int(os.environ.get("BENCH_STEPS", 600))
-SEEDS = int(os.environ.get("BENCH_SEEDS", 2))
+SEEDS = int(os.environ.get("BENCH_SEEDS", 3))
 TRAINED, LENGTH, STREAMS, WINDOW, SINKS = 64, 256, 48, 32, 4
 CACHES = ("full", "window", "sinks", "sinks_absolute", "recompute")
 BANDS = ((0, 32), (32, 64), (64, 128), (128, 256))
