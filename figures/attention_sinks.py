@@ -26,7 +26,7 @@ def draw():
         left.axvline(data["trained_length"], color="black", linewidth=0.8, linestyle=":")
         left.set(xlabel=f"position (trained at {data['trained_length']})",
                  ylabel="loss, nats (mean of 16 positions)")
-        left.legend(frameon=False, fontsize=9)
+        left.legend(frameon=False, fontsize=9, loc="upper left")
         layers = range(1, len(data["weight_on_first"]) + 1)
         right.bar(layers, data["weight_on_first"], color="tab:blue", label="measured")
         right.axhline(data["uniform_weight"], color="black", linestyle="--", linewidth=1,
