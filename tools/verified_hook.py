@@ -483,6 +483,8 @@ READERS = {
     "results/moe_vs_dense.md": every_row(),
     "results/rope_extension.md": every_row(),
     "results/qk_norm.md": every_row(),
+    "results/nope.md": every_row(),
+    "results/attention_sinks.md": every_row(),
     "results/grpo.md": with_headline(grpo_headline),
 }
 # Pages that discuss a file that no page includes (parity.json: each check names its page).

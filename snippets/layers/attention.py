@@ -10,10 +10,14 @@ T_k key positions, C model width, D head width, d_k query/key width, d_v value w
 # --8<-- [start:imports]
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:  # a bounded cache (window_cache.py) fits the same slot
+    from snippets.layers.window_cache import RollingKVCache
 # --8<-- [end:imports]
 
 
@@ -143,12 +147,14 @@ class MultiHeadAttention(nn.Module):
     (grouped-query attention; n_kv_heads = 1 is multi-query attention).
     qk_norm=True normalises each head's queries and keys (RMSNorm over D, one weight vector
     shared by the heads) before RoPE: a score is then at most |g_q| |g_k| sqrt(D) in size.
+    window: causal sliding-window attention, each query sees the last `window` keys up to
+    itself (Mistral), whatever the cache still holds.
     impl="ours" runs scaled_dot_product_attention above; impl="torch" the fused kernel.
     """
 
     def __init__(self, d_model: int, n_heads: int, n_kv_heads: int | None = None,
                  bias: bool = True, dropout: float = 0.0, impl: str = "torch",
-                 qk_norm: bool = False, eps: float = 1e-6):
+                 qk_norm: bool = False, eps: float = 1e-6, window: int | None = None):
         super().__init__()
         n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
         if n_heads < 1 or d_model % n_heads != 0:
@@ -157,6 +163,8 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"n_heads={n_heads} is not a multiple of n_kv_heads={n_kv_heads}")
         if impl not in ("ours", "torch"):
             raise ValueError(f"impl must be 'ours' or 'torch', got {impl!r}")
+        if window is not None and window < 1:
+            raise ValueError(f"window must be >= 1 or None, got {window}")
         self.n_heads, self.n_kv_heads, self.d_head = n_heads, n_kv_heads, d_model // n_heads
         self.q_proj = nn.Linear(d_model, n_heads * self.d_head, bias=bias)
         self.k_proj = nn.Linear(d_model, n_kv_heads * self.d_head, bias=bias)
@@ -164,7 +172,7 @@ class MultiHeadAttention(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)  # W^O
         self.q_norm = nn.RMSNorm(self.d_head, eps=eps) if qk_norm else None
         self.k_norm = nn.RMSNorm(self.d_head, eps=eps) if qk_norm else None
-        self.dropout, self.impl = dropout, impl
+        self.dropout, self.impl, self.window = dropout, impl, window
 
     def split_heads(self, x: torch.Tensor, heads: int) -> torch.Tensor:
         B, T, _ = x.shape
@@ -176,7 +184,7 @@ class MultiHeadAttention(nn.Module):
         context: torch.Tensor | None = None,    # (B, T_k, C) keys/values (cross-attention); default x
         mask: torch.Tensor | None = None,       # bool keep-mask or additive bias, broadcasts to (B, H, T_q, T_k)
         is_causal: bool = False,
-        cache: KVCache | None = None,           # self-attention only: extended in place
+        cache: "KVCache | RollingKVCache | None" = None,  # self-attention only: extended in place
         rotary: Callable[[torch.Tensor, int], torch.Tensor] | None = None,  # (q or k, first position) -> rotated
     ) -> torch.Tensor:
         if x.dim() != 3 or x.shape[-1] != self.q_proj.in_features:
@@ -194,6 +202,11 @@ class MultiHeadAttention(nn.Module):
             k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
         p = self.dropout if self.training else 0.0
         T_q, T_k = q.shape[-2], k.shape[-2]
+        if self.window is not None:  # local: the band replaces the causal mask
+            keep = sliding_window_mask(T_q, self.window, T_k).to(x.device)
+            mask = keep if mask is None else (
+                _as_additive(keep, q.new_zeros(())) + _as_additive(mask, q.new_zeros(())))
+            is_causal = False
         if is_causal and mask is None and T_q == T_k:  # plain causal: let the kernel mask
             if self.impl == "ours":
                 out, _ = scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=p)
@@ -306,14 +319,18 @@ def tiled_attention(
 
 
 # --8<-- [start:local]
-def sliding_window_mask(t: int, window: int) -> torch.Tensor:
-    """Causal local attention (Child et al., 2019; Beltagy et al., 2020): query i sees keys
-    i - window + 1 .. i. Boolean (T, T), True where attention is allowed."""
-    if t < 1 or window < 1:
-        raise ValueError(f"need t >= 1 and window >= 1, got t={t}, window={window}")
-    i = torch.arange(t).unsqueeze(1)  # (T, 1)
-    j = torch.arange(t).unsqueeze(0)  # (1, T)
-    return (j <= i) & (j > i - window)  # (T, T)
+def sliding_window_mask(t: int, window: int, t_k: int | None = None) -> torch.Tensor:
+    """Causal local attention (Child et al., 2019; Beltagy et al., 2020; Mistral): query i sees
+    keys i - window + 1 .. i, `window` keys counting itself. Boolean (T, T_k), True where
+    attention is allowed; with t_k > t the queries are the last t of t_k positions, as after a
+    cache (the same alignment as causal_mask)."""
+    t_k = t if t_k is None else t_k
+    if t < 1 or window < 1 or t_k < t:
+        raise ValueError(f"need t >= 1, window >= 1 and t_k >= t, got t={t}, window={window}, "
+                         f"t_k={t_k}")
+    i = torch.arange(t_k - t, t_k).unsqueeze(1)  # (T, 1) absolute query positions
+    j = torch.arange(t_k).unsqueeze(0)           # (1, T_k)
+    return (j <= i) & (j > i - window)           # (T, T_k)
 # --8<-- [end:local]
 
 

@@ -13,6 +13,7 @@ from torch import nn
 from snippets.layers.attention import KVCache, MultiHeadAttention
 from snippets.layers.feedforward import FeedForward
 from snippets.layers.normalization import make_norm
+from snippets.layers.window_cache import RollingKVCache
 # --8<-- [end:imports]
 
 
@@ -27,18 +28,19 @@ class SelfAttentionBlock(nn.Module):
     def __init__(self, d_model: int, n_heads: int, d_ff: int, *, dropout: float = 0.0,
                  norm_first: bool = True, activation: str = "gelu", norm: str = "layer",
                  bias: bool = True, n_kv_heads: int | None = None, attn_impl: str = "torch",
-                 eps: float = 1e-5, qk_norm: bool = False):
+                 eps: float = 1e-5, qk_norm: bool = False, window: int | None = None):
         super().__init__()
         self.norm_first = norm_first
         self.norm1 = make_norm(norm, d_model, eps=eps, bias=bias)
         self.attn = MultiHeadAttention(d_model, n_heads, n_kv_heads=n_kv_heads, bias=bias,
-                                       dropout=dropout, impl=attn_impl, qk_norm=qk_norm, eps=eps)
+                                       dropout=dropout, impl=attn_impl, qk_norm=qk_norm, eps=eps,
+                                       window=window)
         self.norm2 = make_norm(norm, d_model, eps=eps, bias=bias)
         self.ffn = FeedForward(d_model, d_ff, activation=activation, dropout=dropout, bias=bias)
         self.dropout = nn.Dropout(dropout)  # on the attention branch, before the add
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, is_causal: bool = False,
-                cache: KVCache | None = None,
+                cache: "KVCache | RollingKVCache | None" = None,
                 rotary: Callable[[torch.Tensor, int], torch.Tensor] | None = None) -> torch.Tensor:
         def attend(h: torch.Tensor) -> torch.Tensor:
             return self.dropout(self.attn(h, mask=mask, is_causal=is_causal, cache=cache, rotary=rotary))

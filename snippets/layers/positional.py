@@ -100,6 +100,14 @@ class RotaryEmbedding:
         x1, x2 = x[..., 0::2], x[..., 1::2]                                    # (..., T, D/2)
         out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)  # (..., T, D/2, 2)
         return out.flatten(-2)                                                 # (..., T, D)
+
+    def shift(self, x: torch.Tensor, delta: int) -> torch.Tensor:
+        """Move already rotated keys (..., T, D) by delta positions, all by the same angle:
+        R_delta R_m k = R_(m+delta) k. No attention factor: that was applied once already."""
+        angle = delta * self.theta                                             # (D/2,)
+        cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+        x1, x2 = x[..., 0::2], x[..., 1::2]                                    # (..., T, D/2)
+        return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
 # --8<-- [end:rope]
 
 

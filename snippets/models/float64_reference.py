@@ -39,12 +39,13 @@ def rotary_in_dtype(rotary: nn.Module, base: float, head_dim: int) -> None:
 
 
 def llama_in_dtype(model: nn.Module) -> nn.Module:
-    """Lift a transformers LlamaForCausalLM's (or Qwen3ForCausalLM's) float32 islands; returns
-    the same model."""
+    """Lift a transformers LlamaForCausalLM's (or Qwen3ForCausalLM's, or MistralForCausalLM's)
+    float32 islands; returns the same model."""
     config = model.config
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     for module in model.modules():
-        if type(module).__name__ in ("LlamaRMSNorm", "Qwen3RMSNorm"):  # Qwen3: Llama + QK-norm
+        # Qwen3: Llama + QK-norm; Mistral: the same code as Llama
+        if type(module).__name__ in ("LlamaRMSNorm", "Qwen3RMSNorm", "MistralRMSNorm"):
             rms_norm_in_dtype(module)
     rotary_in_dtype(model.model.rotary_emb, config.rope_parameters["rope_theta"], head_dim)
     return model

@@ -26,6 +26,7 @@ from snippets.layers.moe import SparseMoE
 from snippets.layers.normalization import make_norm
 from snippets.layers.positional import RotaryEmbedding
 from snippets.layers.rope_scaling import scaled_frequencies
+from snippets.layers.window_cache import RollingKVCache
 from snippets.models.gpt import GPT
 # --8<-- [end:imports]
 
@@ -50,6 +51,8 @@ class LlamaConfig:
     top_k: int = 2                   # experts per token when n_experts > 0
     attn_impl: str = "torch"         # "ours" or "torch" (fused kernel), proven equal
     qk_norm: bool = False            # RMSNorm on each head's q and k (Qwen3, Gemma 3, OLMo 2)
+    sliding_window: int | None = None  # each query sees the last W keys (Mistral); None: global
+    global_every: int | None = None  # with a window: every k-th layer global (Gemma 2: 2, Gemma 3: 6)
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "n_layers", "n_heads", "n_kv_heads",
@@ -65,6 +68,18 @@ class LlamaConfig:
         if self.n_experts < 0 or (self.n_experts and not 1 <= self.top_k <= self.n_experts):
             raise ValueError(f"need n_experts >= 0 and 1 <= top_k <= n_experts, got "
                              f"n_experts={self.n_experts}, top_k={self.top_k}")
+        if (self.sliding_window is not None and self.sliding_window < 1) or (
+                self.global_every is not None and (self.global_every < 1 or self.sliding_window is None)):
+            raise ValueError(f"need sliding_window >= 1 (or None) and global_every >= 1 with a "
+                             f"window, got sliding_window={self.sliding_window}, "
+                             f"global_every={self.global_every}")
+
+    def layer_windows(self) -> list[int | None]:
+        """Each layer's window, None for a global one: layer l (0-based) is global when
+        (l + 1) is a multiple of global_every, the rule of transformers' Gemma 2 and 3 configs."""
+        every = self.global_every
+        return [None if every and (l + 1) % every == 0 else self.sliding_window
+                for l in range(self.n_layers)]
 # --8<-- [end:config]
 
 
@@ -82,8 +97,8 @@ class Llama(nn.Module):
             SelfAttentionBlock(C, config.n_heads, config.d_ff, norm_first=True, norm="rms",
                                activation="swiglu", bias=False, n_kv_heads=config.n_kv_heads,
                                attn_impl=config.attn_impl, eps=config.norm_eps,
-                               qk_norm=config.qk_norm)
-            for _ in range(config.n_layers))
+                               qk_norm=config.qk_norm, window=window)
+            for window in config.layer_windows())
         if config.n_experts:  # Mixtral: the same block, its FFN replaced by E experts
             for block in self.blocks:
                 block.ffn = SparseMoE(C, config.d_ff, config.n_experts, config.top_k)
@@ -139,6 +154,19 @@ class Llama(nn.Module):
         return [KVCache(batch, c.n_kv_heads, c.context_length, c.d_model // c.n_heads,
                         dtype=self.wte.weight.dtype, device=device) for _ in range(c.n_layers)]
 
+    def rolling_caches(self, window: int | None = None, sinks: int = 0,
+                       positions: str = "absolute") -> list[RollingKVCache]:
+        """Bounded caches, one per block. Without `window`, each sliding-window layer keeps its
+        own window and a global layer everything (Mistral, Gemma). With `window`, every layer
+        keeps `sinks` first positions and a window of the last (StreamingLLM's cache on a
+        full-attention model); positions="cache" numbers them inside the cache, as it does."""
+        if positions not in ("absolute", "cache"):
+            raise ValueError(f"positions must be 'absolute' or 'cache', got {positions!r}")
+        rotary = self.rotary if positions == "cache" else None
+        if window is not None:
+            return [RollingKVCache(window, sinks, rotary) for _ in range(self.config.n_layers)]
+        return [RollingKVCache(w, sinks, rotary) for w in self.config.layer_windows()]
+
     def router_logits(self) -> list[torch.Tensor]:
         """Each MoE layer's router logits (N, E) from the last forward pass; [] when dense."""
         return [b.ffn.router_logits for b in self.blocks if isinstance(b.ffn, SparseMoE)]
@@ -176,7 +204,8 @@ def llama_config_from_hf(hf_config, context_length: int | None = None) -> LlamaC
         d_model=hf_config.hidden_size, d_ff=hf_config.intermediate_size,
         rope_base=hf_config.rope_parameters["rope_theta"], norm_eps=hf_config.rms_norm_eps,
         rope_scaling=rope_scaling_from_hf(hf_config.rope_parameters),
-        tie_weights=hf_config.tie_word_embeddings, qk_norm=hf_config.model_type == "qwen3")
+        tie_weights=hf_config.tie_word_embeddings, qk_norm=hf_config.model_type == "qwen3",
+        sliding_window=getattr(hf_config, "sliding_window", None))  # Mistral's; Llama has none
 
 
 def rope_scaling_from_hf(rope: dict) -> dict | None:

@@ -270,6 +270,8 @@ def test_tiled_attention_rejects_bad_blocks_and_shapes():
 def test_sliding_window_mask_pattern():
     assert sliding_window_mask(4, 2).int().tolist() == [[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]]
     assert torch.equal(sliding_window_mask(5, 5), causal_mask(5))  # a window as long as T is causal
+    # after a cache, queries are the last rows, as causal_mask(t_q, t_k) aligns them
+    assert torch.equal(sliding_window_mask(2, 3, t_k=6), sliding_window_mask(6, 3)[-2:])
     with pytest.raises(ValueError, match="window=0"):
         sliding_window_mask(4, 0)
 

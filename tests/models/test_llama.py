@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 import transformers
@@ -182,3 +184,63 @@ def test_qk_norm_bounds_every_score_by_the_norm_weights():
     scores = q @ k.repeat_interleave(2, dim=1).transpose(-2, -1) / D ** 0.5
     assert scores.abs().max() <= D ** 0.5 + 1e-9
 
+
+
+# ---- sliding windows: Mistral, and Gemma's layer pattern ---------------------------------
+
+def hf_mistral(window: int):
+    """A random tiny transformers MistralForCausalLM with a sliding window, in float64, and ours."""
+    hf_config = transformers.MistralConfig(
+        vocab_size=61, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+        sliding_window=window, rms_norm_eps=1e-5, tie_word_embeddings=False, bos_token_id=None,
+        eos_token_id=None, pad_token_id=None, attn_implementation="sdpa")
+    torch.manual_seed(0)
+    theirs = transformers.MistralForCausalLM(hf_config).double().eval()
+    with torch.no_grad():
+        for name, p in theirs.named_parameters():
+            if "norm" in name:
+                p.uniform_(0.5, 1.5)
+    llama_in_dtype(theirs)
+    return theirs, from_hf_llama(theirs.state_dict(), llama_config_from_hf(hf_config)).eval()
+
+
+def test_equal_to_transformers_mistral_with_a_sliding_window_in_float64():
+    theirs, ours = hf_mistral(window=6)
+    assert ours.config.layer_windows() == [6, 6]
+    idx = torch.randint(0, 61, (3, 20), generator=torch.Generator().manual_seed(1))  # 20 > 6
+    with torch.no_grad():
+        want = theirs(idx).logits
+        assert (ours(idx)[0] - want).abs().max() <= 1e-10
+        # the boundary: one key more or fewer is a different model
+        for other in (5, 7):
+            shifted = from_hf_llama(theirs.state_dict(), replace(ours.config, sliding_window=other))
+            assert (shifted(idx)[0] - want).abs().max() > 1e-3
+        # a chunked prefill through the rolling cache: the cache holds W - 1 positions, as theirs
+        caches = ours.rolling_caches()
+        chunked = torch.cat([ours.logits(idx[:, :13], caches), ours.logits(idx[:, 13:], caches)], 1)
+        assert (chunked - want).abs().max() <= 1e-10 and caches[0].k.shape[-2] == 5
+
+
+def test_same_greedy_tokens_as_transformers_mistral_past_the_window():
+    theirs, ours = hf_mistral(window=6)
+    prompt = torch.randint(0, 61, (2, 4), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        want = theirs.generate(prompt, max_new_tokens=20, do_sample=False, min_new_tokens=20)
+        caches, seq = ours.rolling_caches(), prompt
+        logits = ours.logits(prompt, caches)[:, -1]
+        for _ in range(20):
+            seq = torch.cat([seq, logits.argmax(-1, keepdim=True)], 1)
+            logits = ours.logits(seq[:, -1:], caches)[:, -1]
+    assert torch.equal(seq, want)
+    assert caches[0].seen == 24 and caches[0].k.shape[-2] == 5  # memory stays at the window
+    assert len(set(seq[:, 4:].flatten().tolist())) > 1
+
+
+@pytest.mark.parametrize("every, reference", [(2, transformers.Gemma2Config), (6, transformers.Gemma3TextConfig)])
+def test_local_global_pattern_is_gemmas(every, reference):
+    ours = LlamaConfig(n_layers=14, sliding_window=8, global_every=every).layer_windows()
+    theirs = reference(num_hidden_layers=14).layer_types
+    assert [w is None for w in ours] == [kind == "full_attention" for kind in theirs]
+    with pytest.raises(ValueError, match="global_every=2"):
+        LlamaConfig(global_every=2)  # no window to alternate with

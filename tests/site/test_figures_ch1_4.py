@@ -29,7 +29,7 @@ OURS = ["attention_mask_patterns", "attention_sliding_window", "attention_kv_cac
         "rnn_clipping", "rnn_recurrent_state_memory", "transformer_architecture_masks", "transformer_sinusoids",
         "transformer_alibi", "transformer_noam_schedule", "transformer_param_counts", "bert_mlm_masking",
         "bert_sizes", "transformer_rope_extension", "modernbert_attention", "bert_mask_rate",
-        "transformer_qk_norm"]
+        "transformer_qk_norm", "attention_sinks"]
 
 
 def load(name: str) -> ModuleType:
@@ -250,6 +250,20 @@ def test_qk_norm_figure_draws_the_measured_median_curves(drawn):
     logits = {line.get_label(): max(line.get_ydata()) for line in right.lines}
     # the point of the figure: without the norm the scores run away at the high rate
     assert logits[f"plain, lr {high:g}"] > 10 * logits[f"QK-norm, lr {high:g}"]
+
+
+def test_sinks_figure_draws_each_caches_measured_curve_and_the_weight_on_position_0(drawn):
+    from snippets.results import load as load_results
+
+    module, fig = drawn("attention_sinks")
+    left, right = fig.axes
+    measured = load_results("attention_sinks")
+    curves = {line.get_label(): line.get_ydata() for line in left.lines if line.get_label() in module.LABELS.values()}
+    assert set(curves) == set(module.LABELS.values())
+    for cache, label in module.LABELS.items():
+        assert list(curves[label]) == pytest.approx(module.smoothed(measured["median_curves"][cache]))
+    assert [bar.get_height() for bar in right.patches] == pytest.approx(measured["weight_on_first"])
+    assert right.lines[0].get_ydata()[0] == pytest.approx(measured["uniform_weight"])
 
 
 def test_modernbert_figure_draws_the_models_two_masks(drawn):
