@@ -174,39 +174,41 @@ class ContinuousBatcher:
 
 # --8<-- [start:static]
 def static_batch(model: GPT, requests: list[Request]) -> tuple[list[list[int]], int]:
-    """The baseline: one batch, prompts right-padded to the longest, one contiguous cache of
-    B x (longest prompt + most new tokens) positions, and decoding until the longest request is
-    done (finished rows keep computing). Returns each request's tokens and the positions held."""
+    """The baseline: one batch, prompts left-padded to the longest, one contiguous cache of
+    B x (longest prompt + most new tokens - 1) positions, and decoding until the longest request
+    is done (finished rows keep computing). Returns each request's tokens and the positions held."""
     for request in requests:
         check_request(model, request)
     B = len(requests)
     lengths = torch.tensor([len(r.prompt) for r in requests])            # (B,)
     P, N = int(lengths.max()), max(r.max_new_tokens for r in requests)
+    pad = P - lengths                                                    # (B,) pads in front
     idx = torch.zeros(B, P, dtype=torch.long)
     for b, r in enumerate(requests):
-        idx[b, :len(r.prompt)] = torch.tensor(r.prompt)                  # (B, P), right-padded
+        idx[b, int(pad[b]):] = torch.tensor(r.prompt)                    # (B, P), left-padded
     c = model.config
     caches = [KVCache(B, c.n_heads, P + N - 1, c.d_model // c.n_heads, dtype=model.wte.weight.dtype)
               for _ in range(c.n_layers)]
-    slots = torch.arange(P + N - 1)
-    keep = (slots[None] < lengths[:, None]) | (slots[None] >= P)        # (B, P + N - 1): no pads
-    out = [[] for _ in requests]
+    keep = torch.arange(P + N - 1)[None] >= pad[:, None]                 # (B, P + N - 1): no pads
+    # a pad position attends to itself only, so that no row of the mask is empty; no real
+    # position ever attends to a pad, and what pads compute is never read
+    prefill_mask = keep[:, None, None, :P] | torch.eye(P, dtype=torch.bool)        # (B, 1, P, P)
+    positions = (torch.arange(P)[None] - pad[:, None]).clamp(min=0)                # (B, P)
+    out = []
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            logits = model.logits(idx, caches, mask=keep[:, None, None, :P])       # (B, P, V)
-            nxt = logits[torch.arange(B), lengths - 1].argmax(-1)                  # (B,)
+            logits = model.logits(idx, caches, last_only=True, positions=positions,
+                                  mask=prefill_mask)                                # (B, 1, V)
             for step in range(N):
-                for b in range(B):
-                    out[b].append(int(nxt[b]))
-                if step == N - 1:
-                    break
-                T_k = P + step + 1
-                logits = model.logits(nxt[:, None], caches, positions=(lengths + step)[:, None],
-                                      mask=keep[:, None, None, :T_k])              # (B, 1, V)
-                nxt = logits[:, -1].argmax(-1)
+                out.append(logits[:, -1].argmax(-1))                                # (B,)
+                if step < N - 1:
+                    logits = model.logits(out[-1][:, None], caches,
+                                          positions=(lengths + step)[:, None],
+                                          mask=keep[:, None, None, :P + step + 1])  # (B, 1, V)
     finally:
         model.train(was_training)
-    return [o[:r.max_new_tokens] for o, r in zip(out, requests, strict=True)], B * (P + N - 1)
+    tokens = torch.stack(out, dim=1).tolist()                                       # (B, N)
+    return [t[:r.max_new_tokens] for t, r in zip(tokens, requests, strict=True)], B * (P + N - 1)
 # --8<-- [end:static]

@@ -4,7 +4,7 @@ from one shared pool, and each sequence keeps a block table, the list of its blo
 so a sequence holds memory for the positions it has, rounded up to a block, not for the whole
 context window.
 
-Shape legend: L layers, N blocks in the pool, H heads, S positions per block (block size),
+Shape legend: L layers, N blocks in the pool, S positions per block (block size), H heads,
 D head width, B sequences in a batch, T new positions, T_k positions attended to.
 """
 
@@ -46,8 +46,10 @@ class BlockPool:
 
 # --8<-- [start:cache]
 class PagedKVCache:
-    """Every layer's keys and values in one pool of blocks, k and v (L, N, H, S, D), and one
-    block table and length per sequence. reserve() before a forward pass, advance() after it."""
+    """Every layer's keys and values in one pool of blocks, k and v (L, N, S, H, D), and one
+    block table and length per sequence. reserve() before a forward pass, advance() after it.
+    A block holds S positions with all their heads, so gathering a sequence's blocks in order
+    lays its positions out one after another with no further copy."""
 
     def __init__(self, n_layers: int, n_heads: int, d_head: int, n_blocks: int, block_size: int,
                  dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
@@ -55,8 +57,8 @@ class PagedKVCache:
             raise ValueError(f"block_size must be >= 1, got {block_size}")
         self.block_size = block_size
         self.pool = BlockPool(n_blocks)
-        self.k = torch.zeros(n_layers, n_blocks, n_heads, block_size, d_head, dtype=dtype,
-                             device=device)                                  # (L, N, H, S, D)
+        self.k = torch.zeros(n_layers, n_blocks, block_size, n_heads, d_head, dtype=dtype,
+                             device=device)                                  # (L, N, S, H, D)
         self.v = torch.zeros_like(self.k)
         self.tables: dict[int, list[int]] = {}   # sequence id -> its blocks, in position order
         self.lengths: dict[int, int] = {}        # sequence id -> positions written
@@ -110,14 +112,15 @@ class PagedLayer:
         S = self.cache.block_size
         pos = self.starts[:, None] + torch.arange(T)                     # (B, T) positions
         block = self.table.gather(1, pos // S)                           # (B, T) block ids
-        k_pool, v_pool = self.cache.k[self.layer], self.cache.v[self.layer]  # (N, H, S, D)
-        k_pool[block, :, pos % S] = k.transpose(1, 2)                    # (B, T, H, D) into place
-        v_pool[block, :, pos % S] = v.transpose(1, 2)
+        k_pool, v_pool = self.cache.k[self.layer], self.cache.v[self.layer]  # (N, S, H, D)
+        k_pool[block, pos % S] = k.transpose(1, 2)                       # (B, T, H, D) into place
+        v_pool[block, pos % S] = v.transpose(1, 2)
         T_k = int(self.starts.max()) + T
         # the gather: vLLM's kernel reads the blocks where they lie; here they are copied out
-        k_all = k_pool[self.table].permute(0, 2, 1, 3, 4).reshape(B, H, -1, D)[:, :, :T_k]
-        v_all = v_pool[self.table].permute(0, 2, 1, 3, 4).reshape(B, H, -1, D)[:, :, :T_k]
-        return k_all, v_all                                              # (B, H, T_k, D)
+        blocks = self.table.flatten()                                    # (B * blocks,)
+        k_all = k_pool.index_select(0, blocks).view(B, -1, H, D)[:, :T_k]  # (B, T_k, H, D)
+        v_all = v_pool.index_select(0, blocks).view(B, -1, H, D)[:, :T_k]
+        return k_all.transpose(1, 2), v_all.transpose(1, 2)              # (B, H, T_k, D)
 
     def key_mask(self, n_new: int) -> torch.Tensor:
         """(B, 1, 1, T_k) True where a key is one of the sequence's own positions."""

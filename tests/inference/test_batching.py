@@ -1,7 +1,7 @@
 """Continuous batching over the paged cache: every request's greedy tokens equal running it
 alone with GPT.generate, its float64 logits equal one forward pass over its whole sequence, with
 and without chunked prefill; every block returns to the pool; a freed slot is refilled at once;
-static batching (the baseline) also equals running alone; bad input is refused by name."""
+static batching (the baseline, left-padded) also equals running alone; bad input is refused by name."""
 
 import pytest
 import torch
