@@ -64,7 +64,8 @@ def main() -> None:
             held_steps += [positions] * max(r.max_new_tokens for r in group)
         outputs["static"] = tokens
         memory["static"] = {"peak": kv_bytes(max(held_steps)), "mean": kv_bytes(statistics.fmean(held_steps)),
-                            "steps": len(held_steps), "max_batch": MAX_BATCH}
+                            "steps": len(held_steps), "max_batch": MAX_BATCH,
+                            "held_positions": held_steps}
 
     def continuous(name: str, max_batch: int, n_blocks: int):
         def run() -> None:
@@ -74,7 +75,8 @@ def main() -> None:
             outputs[name] = [out[i] for i in ids]
             held = [BLOCK * n for n in server.blocks_held]
             memory[name] = {"peak": kv_bytes(max(held)), "mean": kv_bytes(statistics.fmean(held)),
-                            "steps": len(held), "max_batch": max_batch, "pool": kv_bytes(n_blocks * BLOCK)}
+                            "steps": len(held), "max_batch": max_batch, "pool": kv_bytes(n_blocks * BLOCK),
+                            "held_positions": held}
         return run
 
     watch = LoadWatch()
@@ -97,6 +99,7 @@ def main() -> None:
         "output_lengths": [r.max_new_tokens for r in requests], "servers": servers,
         "speedup": max(servers["same batch"]["speedup"], servers["equal memory"]["speedup"]),
         "goal_speedup": GOAL, "window_bytes_per_slot": kv_bytes(CONFIG.context_length),
+        "kv_bytes_per_position": kv_bytes(1),
         "load": watch.as_dict(), "load_line": watch.line(), "machine": machine(),
     }
     RESULTS.mkdir(exist_ok=True)

@@ -6,7 +6,9 @@ tensor, bench_generation's measurement). Our points: prefill of one prompt at se
 one cached decoding step at several batch sizes after 128 cached positions, each timed (median
 of repeats) and placed at the arithmetic intensity that snippets.inference.roofline counts.
 Why batching helps decode, measured: tokens per second at batch B over batch 1, the median of
-interleaved pairs. Random weights (nothing downloaded), torch's default threads.
+interleaved pairs. Random weights (nothing downloaded), one thread throughout: the peak, the
+bandwidth and the passes are all one core's, and a shared machine's other jobs cannot stall a
+second thread that the first waits for.
 Writes results/roofline.json and results/roofline.md (the prefill-and-decode page shows them).
 """
 
@@ -67,6 +69,7 @@ def decode_run(model: GPT, batch: int):
 
 def main() -> None:
     torch.manual_seed(0)
+    torch.set_num_threads(1)
     model = GPT(GPT2_SMALL).eval()
     watch = LoadWatch()
     with torch.inference_mode():
