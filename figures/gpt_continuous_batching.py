@@ -19,7 +19,7 @@ def draw():
             ax.step(range(1, len(held) + 1), [h * r["kv_bytes_per_position"] / 1e6 for h in held],
                     where="post", color=color, label=f"{label}: {len(held)} steps")
         ax.set(xlabel="step", ylabel="KV cache held (MB)")
-        ax.set_ylim(bottom=0)
-        ax.legend(frameon=False, fontsize=11)
+        ax.set_ylim(0, 1.5 * max(servers["static"]["held_positions"]) * r["kv_bytes_per_position"] / 1e6)
+        ax.legend(frameon=False, fontsize=11, loc="upper right")
         fig.tight_layout()
     return fig

@@ -2,6 +2,7 @@
 by benchmarks/bench_roofline.py, and its measured passes at the intensity they have (GPT chapter)."""
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import ScalarFormatter
 import numpy as np
 
 from snippets.inference.roofline import roofline
@@ -17,8 +18,8 @@ def draw():
         ax.plot(intensity, [roofline(i, peak, bandwidth) / 1e9 for i in intensity], color="black",
                 label=f"roof: min({peak / 1e9:.0f} GFLOP/s, {bandwidth / 1e9:.1f} GB/s × intensity)")
         ax.axvline(r["ridge"], color="tab:gray", linestyle=":", linewidth=1)
-        ax.annotate(f"ridge {r['ridge']:.1f}", (r["ridge"], peak / 1e9 / 40), color="tab:gray",
-                    fontsize=11, xytext=(4, 0), textcoords="offset points")
+        ax.annotate(f"ridge {r['ridge']:.1f} FLOP/byte", (r["ridge"], peak / 1e9), color="tab:gray",
+                    fontsize=11, xytext=(6, 6), textcoords="offset points")
         for phase, color, key in (("prefill", "tab:blue", "prompt"), ("decode", "tab:red", "batch")):
             points = [p for p in r["points"] if p["phase"] == phase]
             ax.plot([p["intensity"] for p in points], [p["flops_per_s"] / 1e9 for p in points], "o-",
@@ -26,10 +27,11 @@ def draw():
             for p in points:
                 n = p["tokens"] if phase == "prefill" else p["batch"]
                 ax.annotate(f"{key} {n}", (p["intensity"], p["flops_per_s"] / 1e9), fontsize=10,
-                            color=color, xytext=(5, -12 if phase == "prefill" else 5),
+                            color=color, xytext=(5, -12) if phase == "prefill" else (-58, 4),
                             textcoords="offset points")
         ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (FLOP per byte moved)",
-               ylabel="GFLOP/s")
+               ylabel="GFLOP/s", ylim=(1, 3 * peak / 1e9))
+        ax.yaxis.set_major_formatter(ScalarFormatter())
         ax.legend(frameon=False, fontsize=10, loc="lower right")
         fig.tight_layout()
     return fig
