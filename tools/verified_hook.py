@@ -327,6 +327,34 @@ def read_speculative(path: Path, source: str) -> list[Row]:
                 best["speedup"] >= data["goal_speedup"] and same == runs, source, "", machine, python, torch)]
 
 
+def read_roofline(path: Path, source: str) -> list[Row]:
+    data = sidecar_json(path, source)
+    machine, python, torch = machine_line(path.read_text(encoding="utf-8"), source)
+    busy = " (machine busy)" if data["load"]["busy"] else ""
+    base = dict(source=source, page="", machine=machine, python=python, torch=torch)
+    decode = [p for p in data["points"] if p["phase"] == "decode" and "speedup_vs_batch_1" in p]
+    widest = max(decode, key=lambda p: p["batch"])
+    return [Row("This machine's roofline: peak float32 matrix product, read bandwidth",
+                f"{data['peak_flops'] / 1e9:.1f} GFLOP/s, {data['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s "
+                f"(ridge {data['ridge']:.1f} FLOP/byte){busy}", "", None, **base),
+            Row(f"GPT-2 small decoding, tokens/s at batch {widest['batch']} over batch 1",
+                f"{widest['speedup_vs_batch_1']:.1f}x{busy}", "", None, **base)]
+
+
+def read_continuous_batching(path: Path, source: str) -> list[Row]:
+    data = sidecar_json(path, source)
+    machine, python, torch = machine_line(path.read_text(encoding="utf-8"), source)
+    busy = " (machine busy)" if data["load"]["busy"] else ""
+    s = data["servers"]
+    same = min(s["same batch"]["same_tokens"], s["equal memory"]["same_tokens"])
+    return [Row("Continuous batching over a paged KV cache vs static batching, mixed-length trace, "
+                "tokens/s (same batch limit; equal KV memory)",
+                f"{s['same batch']['speedup']:.2f}x; {s['equal memory']['speedup']:.2f}x, same tokens in "
+                f"{same} of {data['requests']} requests{busy}",
+                f"≥ {data['goal_speedup']:.2f}x", data["speedup"] >= data["goal_speedup"], source, "",
+                machine, python, torch)]
+
+
 def placeholder(text: str) -> bool:
     """A results file that a chapter includes before its benchmark has first run."""
     return len(text.strip()) < 200 and re.search(r"pending|not written|not run", text, re.I) is not None
@@ -454,6 +482,8 @@ READERS = {
     "results/tokenizers.txt": read_tokenizers,
     "results/seq2seq_toy.md": read_seq2seq_toy,
     "results/speculative.md": read_speculative,
+    "results/roofline.md": read_roofline,
+    "results/continuous_batching.md": read_continuous_batching,
     # Chapters 1, 4, 7 and 8: every row of each table, until their headline goals are declared.
     "results/bert_cost.md": every_row(),
     "results/bert_finetune.md": every_row(),
