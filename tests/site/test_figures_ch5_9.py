@@ -48,6 +48,7 @@ def drawn(request):
 
 FIGURES = ("gpt_kv_cache_filling", "gpt_scaling_isoflop", "tokenization_bpe_merges",
            "tokenization_encoding_speed", "tokenization_unigram_lattice", "tokenization_wordpiece_scores",
+           "tokenization_vocabulary_cost",
            "embeddings_window_weights", "embeddings_glove_weight", "embeddings_paired_intervals",
            "finetune_lora_update", "finetune_nf4_levels", "finetune_memory", "finetune_layerwise_lr",
            "training_batch_windows", "training_plateaus", "grpo_curves", "grpo_test_time")
@@ -174,6 +175,23 @@ def test_wordpiece_figure_marks_the_pair_the_trainer_merges_first(drawn):
     for pair in (by_ratio[0], by_gain[0]):   # and it names both picks
         assert f"`{pair[0]}` + `{pair[1]}`" in page
     assert len(fig.axes[0].collections[0].get_offsets()) == len(rows)
+
+
+def test_vocabulary_cost_figure_marks_each_published_config_on_its_own_curve(drawn):
+    from snippets.models.vocabulary import PUBLISHED, vocabulary_cost
+
+    module, fig = drawn("tokenization_vocabulary_cost")
+    ax = fig.axes[0]
+    dots = markers(ax, "o")
+    assert len(dots) == len(PUBLISHED)
+    for (name, config), dot in zip(PUBLISHED.items(), dots):
+        assert dot.get_xdata()[0] == config.vocab_size
+        assert dot.get_ydata()[0] == pytest.approx(vocabulary_cost(config).param_share)
+        shares = module.curve(name)
+        assert all(a < b for a, b in zip(shares, shares[1:]))  # a bigger V always costs more
+    # the caption: at V = 128,256 the 8B model pays more than four times the 70B model's share
+    at = {n: vocabulary_cost(PUBLISHED[n]).param_share for n in ("Llama 3 8B", "Llama 3 70B")}
+    assert at["Llama 3 8B"] > 4 * at["Llama 3 70B"]
 
 
 # ----------------------------------------------------------------- word embeddings chapter --
