@@ -353,6 +353,25 @@ def read_continuous_batching(path: Path, source: str) -> list[Row]:
                 f"{same} of {data['requests']} requests{busy}",
                 f"≥ {data['goal_speedup']:.2f}x", data["speedup"] >= data["goal_speedup"], source, "",
                 machine, python, torch)]
+def read_quantized(path: Path, source: str) -> list[Row]:
+    data = sidecar_json(path, source)
+    machine, python, torch = machine_line(path.read_text(encoding="utf-8"), source)
+    busy = " (machine busy)" if data["load"]["busy"] else ""
+    rows = []
+    for name in [k for k in data["speed"] if k != "float32"]:
+        r = data["speed"][name]
+        goal = data["goal_int8_speedup"] if name.startswith("int8") else None
+        rows.append(Row(f"Greedy decoding, {name} over float32, GPT-2-small shape, batch 1",
+                        f"{r['vs_float32']['ratio_median']:.2f}x{busy}",
+                        f"≥ {goal:.2f}x" if goal else "", None if goal is None
+                        else r["vs_float32"]["ratio_median"] >= goal, source, "", machine, python, torch))
+    base = data["quality"]["val_loss"]["float32"]
+    for label, loss in data["quality"]["val_loss"].items():
+        if label != "float32":
+            rows.append(Row(f"Held-out loss change, {label}, 6-layer character model",
+                            f"{loss - base:+.4f} nats/char", "", None, source, "", machine, python,
+                            torch))
+    return rows
 
 
 def placeholder(text: str) -> bool:
@@ -484,6 +503,7 @@ READERS = {
     "results/speculative.md": read_speculative,
     "results/roofline.md": read_roofline,
     "results/continuous_batching.md": read_continuous_batching,
+    "results/quantized.md": read_quantized,
     # Chapters 1, 4, 7 and 8: every row of each table, until their headline goals are declared.
     "results/bert_cost.md": every_row(),
     "results/bert_finetune.md": every_row(),

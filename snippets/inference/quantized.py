@@ -63,30 +63,46 @@ def dequantize_int4(q: torch.Tensor, scale: torch.Tensor, low: torch.Tensor) -> 
 # --8<-- [end:quantize]
 
 
-# --8<-- [start:layers]
+# --8<-- [start:int8_layer]
 def check_float32(x: torch.Tensor, C_in: int) -> None:
     if x.dtype != torch.float32 or x.shape[-1] != C_in:
         raise ValueError(f"expected float32 input (..., {C_in}), got {x.dtype} {tuple(x.shape)}")
 
 
 class Int8Linear(nn.Module):
-    """nn.Linear with its weight stored as int8 and one float scale per output row."""
+    """nn.Linear with its weight stored as int8 and one float scale per output row.
 
-    def __init__(self, linear: nn.Linear):
+    activations="float": weight-only, the float input times the dequantised weights.
+    activations="int8": each input row is quantised too (absmax, per row, at run time) and the
+    product runs on integers with int32 sums, rescaled by both scales (W8A8, as LLM.int8()'s
+    vector-wise product without its outlier split).
+    """
+
+    def __init__(self, linear: nn.Linear, activations: str = "float"):
         super().__init__()
+        if activations not in ("float", "int8"):
+            raise ValueError(f"activations must be 'float' or 'int8', got {activations!r}")
         q, scale = quantize_int8(linear.weight.detach().float())
         self.register_buffer("q", q)                      # (C_out, C_in) int8: 1 byte a weight
         self.register_buffer("scale", scale)              # (C_out,) float32
         self.out_features, self.in_features = q.shape
+        self.activations = activations
         self.bias = None if linear.bias is None else nn.Parameter(linear.bias.detach().float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_float32(x, self.in_features)
-        y = torch.ops.aten._weight_int8pack_mm(x.reshape(-1, self.in_features), self.q, self.scale)
+        rows = x.reshape(-1, self.in_features)                                # (M, C_in)
+        if self.activations == "float":
+            y = torch.ops.aten._weight_int8pack_mm(rows, self.q, self.scale)
+        else:
+            q_x, s_x = quantize_int8(rows)                                    # per row of x
+            y = torch._int_mm(q_x, self.q.t()).float() * s_x[:, None] * self.scale
         y = y.reshape(*x.shape[:-1], self.out_features)
         return y if self.bias is None else y + self.bias
+# --8<-- [end:int8_layer]
 
 
+# --8<-- [start:int4_layer]
 class Int4Linear(nn.Module):
     """nn.Linear with its weight stored as int4 (two a byte), a scale and an offset per group."""
 
@@ -111,10 +127,14 @@ class Int4Linear(nn.Module):
                                                        self.group, self.scale_and_zero)
         y = y[:, :self.out_features].reshape(*x.shape[:-1], self.out_features)
         return y if self.bias is None else y + self.bias
+# --8<-- [end:int4_layer]
 
 
-def quantize_linears(model: nn.Module, bits: int, group: int = 128) -> int:
-    """Replace every nn.Linear in model by its int8 or int4 version, in place, for inference.
+# --8<-- [start:replace]
+def quantize_linears(model: nn.Module, bits: int, group: int = 128,
+                     activations: str = "float") -> int:
+    """Replace every nn.Linear in model by its int8 or int4 version, in place, for inference
+    (activations: Int8Linear's, for bits=8).
 
     A head tied to the token embedding gets its own quantised copy; the embedding stays float
     (a lookup reads one row a token, so its bytes do not limit a step). Returns the count.
@@ -125,10 +145,11 @@ def quantize_linears(model: nn.Module, bits: int, group: int = 128) -> int:
     for parent in list(model.modules()):
         for name, child in parent.named_children():
             if isinstance(child, nn.Linear):
-                setattr(parent, name, Int8Linear(child) if bits == 8 else Int4Linear(child, group))
+                setattr(parent, name, Int8Linear(child, activations) if bits == 8
+                        else Int4Linear(child, group))
                 replaced += 1
     return replaced
-# --8<-- [end:layers]
+# --8<-- [end:replace]
 
 
 # --8<-- [start:kv_int8]

@@ -96,3 +96,18 @@ def test_the_int8_kv_cache_holds_about_a_quarter_of_the_bytes_and_barely_moves_t
     assert caches[0].nbytes() / float_bytes == (D + 4) / (4 * D)
     with pytest.raises(ValueError, match="KV cache holds 32 positions; appending 13 to 20"):
         caches[0].append(*[torch.zeros(2, c.n_heads, 13, D)] * 2)
+
+
+def test_int8_activations_multiply_integers_exactly_then_rescale():
+    linear = nn.Linear(256, 50)
+    x = torch.randn(7, 256, generator=torch.Generator().manual_seed(4))
+    layer = Int8Linear(linear, activations="int8")
+    q_x, s_x = quantize_int8(x)
+    # int32 sums are exact: the only error is the two roundings, then float32's
+    want = F.linear(dequantize_int8(q_x, s_x).double(), dequantize_int8(layer.q, layer.scale).double(),
+                    linear.bias.detach().double())
+    assert_close(layer(x).double(), want, rtol=1e-5, atol=1e-5)
+    exact = linear(x).detach()
+    assert (layer(x) - exact).norm() / exact.norm() < 0.03
+    with pytest.raises(ValueError, match="activations must be 'float' or 'int8', got 'int4'"):
+        Int8Linear(linear, activations="int4")

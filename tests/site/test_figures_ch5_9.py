@@ -51,7 +51,8 @@ FIGURES = ("gpt_kv_cache_filling", "gpt_scaling_isoflop", "tokenization_bpe_merg
            "tokenization_vocabulary_cost",
            "embeddings_window_weights", "embeddings_glove_weight", "embeddings_paired_intervals",
            "finetune_lora_update", "finetune_nf4_levels", "finetune_memory", "finetune_layerwise_lr",
-           "training_batch_windows", "training_plateaus", "grpo_curves", "grpo_test_time")
+           "training_batch_windows", "training_plateaus", "grpo_curves", "grpo_test_time",
+           "quantized_levels")
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -375,3 +376,22 @@ def test_grpo_test_time_figure_plots_the_stored_best_of_n_and_majority_means(dra
         np.testing.assert_allclose(line.get_ydata(), np.mean([t[key] for t in tables], axis=0))
         if key == "best_of_n":  # any of n verifies: never falls as n grows
             assert all(np.diff(line.get_ydata()) >= 0)
+
+
+# ------------------------------------------------------------------- GPT: quantised decoding --
+
+def test_quantisation_figure_plots_the_librarys_rounding_errors_and_the_stored_speeds(drawn):
+    module, fig = drawn("quantized_levels")
+    left, right = fig.axes
+    errors = module.errors()
+    for collection, name in zip(left.collections, ("int8", "int4")):
+        w, error, half = errors[name]
+        np.testing.assert_allclose(collection.get_offsets(), np.stack([w, error], axis=1))
+        assert error.abs().max() <= half * (1 + 1e-9)  # every weight within half a step
+    assert errors["int4"][2] > 10 * errors["int8"][2]  # int4's step is the coarser by far
+    speed = load("quantized")["speed"]
+    points = [c.get_offsets()[0] for c in right.collections]
+    np.testing.assert_allclose([p[0] for p in points], [s["step_bytes"] / 1e6 for s in speed.values()])
+    np.testing.assert_allclose([p[1] for p in points], [
+        speed["int8"]["float32_tokens_per_s"] if n == "float32" else s["tokens_per_s"]
+        for n, s in speed.items()])

@@ -1,0 +1,161 @@
+"""Weight-only int8 and int4 decoding, and an int8 KV cache: speed on GPT-2 small's shape, quality
+on a model trained here.
+
+Speed: a random GPT-2-small-shaped model (124M parameters, nothing downloaded), greedy, batch 1,
+a one-token prompt, 128 new tokens: float32 (plain generate, which lays its weights out for
+decoding), int8 per output row (weight-only, and with int8 activations too), int4 in groups of
+128 (snippets/inference/quantized.py). Each
+ratio is the median of interleaved pairs. The bound for each: tokens/s cannot exceed the
+bandwidth (measured right before) over the weight bytes a step reads, integers plus scales.
+
+Quality: the 6-layer character model that the speculative-decoding benchmark trains on tiny
+Shakespeare (trained here if the cache does not hold it), its held-out loss in nats per
+character with each quantisation, the int8 KV cache, and both. Its width is 192, so int4 uses
+groups of 64 there. Writes results/quantized.json and .md.
+"""
+
+import copy
+import json
+import statistics
+import time
+
+import torch
+
+from benchmarks.bench_generation import bandwidth_gb_s
+from benchmarks.bench_speculative import CONTEXT, TARGET, trained
+from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown
+from snippets.inference.quantized import Int8KVCache, quantize_linears
+from snippets.models.gpt import GPT, GPTConfig
+from snippets.tokenizers.char import CharTokenizer
+from snippets.training.corpus import tiny_shakespeare
+
+NEW_TOKENS, PAIRS = 128, 5
+GPT2_SMALL = GPTConfig(vocab_size=50257, context_length=1024, n_layers=12, n_heads=12, d_model=768)
+GOAL_INT8 = 1.5
+
+
+def step_bytes(model: GPT) -> int:
+    """Bytes a batch-1 cached step reads: every block's and the head's weights and biases, the
+    quantised layers' integers and scales, the final norm; of the embeddings one row, ignored."""
+    total = 0
+    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+        if name.startswith(("blocks", "ln_f", "lm_head")):
+            total += t.numel() * t.element_size()
+    if not any(n.startswith("lm_head") for n, _ in model.named_buffers()):  # a float, tied head
+        total += model.lm_head.weight.numel() * model.lm_head.weight.element_size()
+    return total
+
+
+def val_loss(model: GPT, data: torch.Tensor, int8_cache: bool = False, windows: int = 64) -> float:
+    """Mean held-out loss over `windows` windows of CONTEXT characters, through the cached path
+    (one prefill of the window), so that a quantised cache is what attention reads."""
+    losses = []
+    with torch.inference_mode():
+        for i in range(windows):
+            x = data[i * CONTEXT:(i + 1) * CONTEXT][None]              # (1, T)
+            y = data[i * CONTEXT + 1:(i + 1) * CONTEXT + 1][None]
+            c = model.config
+            caches = ([Int8KVCache(1, c.n_heads, c.context_length, c.d_model // c.n_heads)
+                       for _ in range(c.n_layers)] if int8_cache else model.new_caches(1))
+            logits = model.logits(x, caches)
+            losses.append(torch.nn.functional.cross_entropy(logits[0], y[0]).item())
+    return statistics.fmean(losses)
+
+
+VARIANTS = {"int8": (8, "float"), "int8, int8 activations": (8, "int8"), "int4": (4, "float")}
+
+
+def speed() -> dict:
+    torch.manual_seed(0)
+    fp32 = GPT(GPT2_SMALL).eval()
+    models = {"float32": fp32}
+    for name, (bits, activations) in VARIANTS.items():
+        models[name] = copy.deepcopy(fp32)
+        quantize_linears(models[name], bits, group=128, activations=activations)  # in place
+    prompt = torch.zeros(1, 1, dtype=torch.long)
+    tokens = {}
+
+    def run(name):
+        return lambda: tokens.update({name: models[name].generate(prompt, NEW_TOKENS, temperature=0.0)})
+
+    for name in models:
+        run(name)()  # warm-up, and the float32 model's decoding layout
+    result = {}
+    for name in VARIANTS:
+        pairs = interleaved(run("float32"), run(name), PAIRS)
+        bandwidth = bandwidth_gb_s(repeats=5)
+        start = time.perf_counter()
+        run(name)()
+        tps = NEW_TOKENS / (time.perf_counter() - start)
+        result[name] = {"vs_float32": pairs.as_dict(), "tokens_per_s": NEW_TOKENS / pairs.median_b,
+                        "float32_tokens_per_s": NEW_TOKENS / pairs.median_a,
+                        "step_bytes": step_bytes(models[name]), "bandwidth_gb_s": bandwidth,
+                        "fraction_of_bound": tps * step_bytes(models[name]) / (bandwidth * 1e9),
+                        "same_greedy_tokens_as_float32": torch.equal(tokens[name], tokens["float32"])}
+    bandwidth = bandwidth_gb_s(repeats=5)
+    start = time.perf_counter()
+    run("float32")()
+    tps = NEW_TOKENS / (time.perf_counter() - start)
+    result["float32"] = {"step_bytes": step_bytes(fp32), "bandwidth_gb_s": bandwidth,
+                         "fraction_of_bound": tps * step_bytes(fp32) / (bandwidth * 1e9)}
+    return result
+
+
+def quality() -> dict:
+    text = tiny_shakespeare()
+    tokenizer = CharTokenizer.train(text)
+    data = torch.tensor(tokenizer.encode(text))
+    split = int(0.9 * len(data))
+    model, log = trained("target", TARGET, data[:split], seed=0)
+    held_out = data[split:]
+    rows = {"float32": val_loss(model, held_out),
+            "float32, int8 KV cache": val_loss(model, held_out, int8_cache=True)}
+    for label, bits, group, activations in (("int8 weights", 8, 128, "float"),
+                                            ("int8 weights and activations", 8, 128, "int8"),
+                                            ("int4 weights (groups of 64)", 4, 64, "float"),
+                                            ("int4 weights (groups of 32)", 4, 32, "float")):
+        q = copy.deepcopy(model)
+        quantize_linears(q, bits, group=group, activations=activations)
+        rows[label] = val_loss(q, held_out)
+        if label == "int8 weights":
+            rows["int8 weights, int8 KV cache"] = val_loss(q, held_out, int8_cache=True)
+    return {"val_loss": rows, "model": {"layers": TARGET.n_layers, "width": TARGET.d_model,
+                                        "parameters": model.num_parameters(), "log": log}}
+
+
+def main() -> None:
+    torch.set_grad_enabled(False)
+    watch = LoadWatch()
+    fast = speed()
+    good = quality()
+    watch.stop()
+    record = {"speed": fast, "quality": good, "goal_int8_speedup": GOAL_INT8,
+              "load": watch.as_dict(), "machine": machine()}
+    (RESULTS / "quantized.json").write_text(json.dumps(record, indent=1) + "\n")
+    f32 = fast["float32"]
+    lines = ["| Weights | Bytes read a step | tokens/s | Speed-up over float32 | Fraction of the bound "
+             "| Greedy tokens as float32 |", "|---|---:|---:|---:|---:|:---:|",
+             f"| float32 | {f32['step_bytes'] / 1e6:,.0f} MB | "
+             f"{fast['int8']['float32_tokens_per_s']:.1f} | 1.00x | {f32['fraction_of_bound']:.0%} | |"]
+    for name in VARIANTS:
+        r = fast[name]
+        lines.append(f"| {name} | {r['step_bytes'] / 1e6:,.0f} MB | {r['tokens_per_s']:.1f} | "
+                     f"**{r['vs_float32']['ratio_median']:.2f}x** | {r['fraction_of_bound']:.0%} | "
+                     f"{'yes' if r['same_greedy_tokens_as_float32'] else 'no'} |")
+    base = good["val_loss"]["float32"]
+    lines += ["", "| Model (6 layers, width 192, tiny Shakespeare) | Held-out loss (nats/char) "
+              "| Change |", "|---|---:|---:|"]
+    for label, loss in good["val_loss"].items():
+        lines.append(f"| {label} | {loss:.4f} | {loss - base:+.4f} |")
+    lines += ["", f"GPT-2 small's shape with random weights, greedy, batch 1, {NEW_TOKENS} new tokens; "
+              f"each speed-up is the median of {PAIRS} interleaved pairs against float32 (which runs "
+              "plain generate, its weights laid out for decoding). int8: one scale per output row, "
+              "and with int8 activations each input row quantised at run time and multiplied on "
+              "integers; int4: a scale and an offset per group of 128 inputs. The bound: bandwidth, measured "
+              "right before a timed run, over the bytes a step reads (weights only: the "
+              f"activations are a few kilobytes). Goal: int8 at least {GOAL_INT8}x float32.", "", f"{machine()}. {watch.line()}"]
+    write_markdown("quantized.md", lines)
+
+
+if __name__ == "__main__":
+    main()
