@@ -29,11 +29,9 @@ import torch.nn.functional as F
 
 from benchmarks.bench_rope_extension import model_config
 from benchmarks.report import RESULTS, LoadWatch, machine, write_markdown
+from benchmarks.shakespeare import characters
 from snippets.models.llama import Llama
-from snippets.tokenizers.char import CharTokenizer
-from snippets.training.corpus import tiny_shakespeare
 from snippets.training.loop import TrainConfig, TrainState, make_optimizer, train
-from snippets.training.text_data import train_val_split
 
 STEPS = int(os.environ.get("BENCH_STEPS", 600))
 SEEDS = int(os.environ.get("BENCH_SEEDS", 3))
@@ -100,13 +98,11 @@ def run(seed: int, data: tuple[torch.Tensor, torch.Tensor], vocab_size: int) -> 
 
 def main() -> None:
     torch.set_num_threads(1)
-    text = tiny_shakespeare()
-    tok = CharTokenizer.train(text)
-    data = train_val_split(torch.tensor(tok.encode(text), dtype=torch.long), 0.1)
+    data, vocab_size = characters()
     watch = LoadWatch()
     runs = []
     for seed in range(SEEDS):
-        runs.append(run(seed, data, tok.vocab_size))
+        runs.append(run(seed, data, vocab_size))
         print(seed, {k: round(sum(v[64:]) / len(v[64:]), 3) for k, v in runs[-1]["curves"].items()},
               [round(w, 3) for w in runs[-1]["weight_on_first"]], flush=True)
     watch.stop()

@@ -23,12 +23,10 @@ import time
 import torch
 
 from benchmarks.report import RESULTS, LoadWatch, machine, write_markdown
+from benchmarks.shakespeare import characters
 from snippets.models.gpt import GPT, GPTConfig
 from snippets.models.llama import Llama, LlamaConfig
-from snippets.tokenizers.char import CharTokenizer
-from snippets.training.corpus import tiny_shakespeare
 from snippets.training.loop import TrainConfig, TrainState, evaluate, make_optimizer, train
-from snippets.training.text_data import train_val_split
 
 BUDGET_S = float(os.environ.get("BENCH_BUDGET_S", 60))
 SEEDS = int(os.environ.get("BENCH_SEEDS", 3))
@@ -65,16 +63,13 @@ def run(kind: str, seed: int, data: tuple[torch.Tensor, torch.Tensor], vocab_siz
 
 def main() -> None:
     torch.set_num_threads(1)
-    text = tiny_shakespeare()
-    tok = CharTokenizer.train(text)
-    ids = torch.tensor(tok.encode(text), dtype=torch.long)
-    data = train_val_split(ids, 0.1)
+    data, vocab_size = characters()
     watch = LoadWatch()
     runs = []
     for seed in range(SEEDS):  # interleaved: the first to run alternates
         order = ("gpt", "llama") if seed % 2 == 0 else ("llama", "gpt")
         for kind in order:
-            runs.append(run(kind, seed, data, tok.vocab_size))
+            runs.append(run(kind, seed, data, vocab_size))
             print(runs[-1], flush=True)
     watch.stop()
     by = {k: [r for r in runs if r["kind"] == k] for k in ("gpt", "llama")}

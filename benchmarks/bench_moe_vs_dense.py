@@ -24,13 +24,12 @@ import time
 import torch
 
 from benchmarks.report import RESULTS, LoadWatch, machine, write_markdown
+from benchmarks.shakespeare import characters
 from snippets.layers.moe import load_balancing_loss, tokens_per_expert
 from snippets.models.llama import Llama, LlamaConfig, llama_parameters
-from snippets.tokenizers.char import CharTokenizer
-from snippets.training.corpus import tiny_shakespeare
 from snippets.training.loop import TrainConfig, evaluate, make_optimizer
 from snippets.training.schedule import lr_at
-from snippets.training.text_data import get_batch, train_val_split
+from snippets.training.text_data import get_batch
 
 STEPS = int(os.environ.get("BENCH_STEPS", 1500))
 SEEDS = int(os.environ.get("BENCH_SEEDS", 3))
@@ -90,22 +89,19 @@ def active_parameters(kind: str, vocab_size: int) -> int:
 
 def main() -> None:
     torch.set_num_threads(1)
-    text = tiny_shakespeare()
-    tok = CharTokenizer.train(text)
-    ids = torch.tensor(tok.encode(text), dtype=torch.long)
-    data = train_val_split(ids, 0.1)
+    data, vocab_size = characters()
     watch = LoadWatch()
     runs = []
     for seed in range(SEEDS):  # interleaved: the first to run alternates
         for kind in (("dense", "moe") if seed % 2 == 0 else ("moe", "dense")):
-            runs.append(run(kind, seed, data, tok.vocab_size))
+            runs.append(run(kind, seed, data, vocab_size))
             print({k: v for k, v in runs[-1].items() if k != "expert_shares"}, flush=True)
     watch.stop()
     summary = {}
     for kind in CONFIGS:
         mine = [r for r in runs if r["kind"] == kind]
         summary[kind] = {"parameters": mine[0]["parameters"],
-                         "active_parameters": active_parameters(kind, tok.vocab_size),
+                         "active_parameters": active_parameters(kind, vocab_size),
                          "median_val_loss": statistics.median(r["val_loss"] for r in mine),
                          "median_cpu_s_per_step": statistics.median(r["cpu_s_per_step"] for r in mine)}
     shares = [r["expert_shares"] for r in runs if r["kind"] == "moe"]

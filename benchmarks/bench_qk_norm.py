@@ -26,13 +26,12 @@ import time
 import torch
 
 from benchmarks.report import RESULTS, LoadWatch, machine, write_markdown
+from benchmarks.shakespeare import characters
 from snippets.models.llama import Llama, LlamaConfig
-from snippets.tokenizers.char import CharTokenizer
-from snippets.training.corpus import tiny_shakespeare
 from snippets.training.loop import TrainConfig, evaluate, make_optimizer
 from snippets.training.schedule import lr_at
 from snippets.training.stability import max_attention_logits, output_z_loss
-from snippets.training.text_data import get_batch, train_val_split
+from snippets.training.text_data import get_batch
 
 STEPS = int(os.environ.get("BENCH_STEPS", 300))
 SEEDS = int(os.environ.get("BENCH_SEEDS", 2))
@@ -84,16 +83,13 @@ def run(variant: str, lr: float, seed: int, data: tuple[torch.Tensor, torch.Tens
 
 def main() -> None:
     torch.set_num_threads(1)
-    text = tiny_shakespeare()
-    tok = CharTokenizer.train(text)
-    ids = torch.tensor(tok.encode(text), dtype=torch.long)
-    data = train_val_split(ids, 0.1)
+    data, vocab_size = characters()
     watch = LoadWatch()
     runs = []
     for lr in LRS:
         for seed in range(SEEDS):
             for variant in VARIANTS:
-                runs.append(run(variant, lr, seed, data, tok.vocab_size))
+                runs.append(run(variant, lr, seed, data, vocab_size))
                 r = runs[-1]
                 print({k: r[k] for k in ("variant", "lr", "seed", "diverged_at", "val_loss", "cpu_s")},
                       "max logit", r["max_logit"][-1][1] if r["max_logit"] else None, flush=True)
@@ -111,7 +107,7 @@ def main() -> None:
                 "median_final_log_z": statistics.median(r["log_z"][-1][1] for r in mine)}
     out = {"steps": STEPS, "seeds": SEEDS, "lrs": LRS, "layers": LAYERS, "width": WIDTH,
            "context": CONTEXT, "batch": BATCH, "warmup": WARMUP, "every": EVERY,
-           "vocab_size": tok.vocab_size, "runs": runs, "summary": summary,
+           "vocab_size": vocab_size, "runs": runs, "summary": summary,
            **watch.as_dict(), "load_line": watch.line(), "machine": machine()}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "qk_norm.json").write_text(json.dumps(out) + "\n")
