@@ -6,7 +6,8 @@ where no structure helps an index, and 1,000 more as queries. 1,000 queries, not
 near 0.95 then rests on 10,000 neighbours, so one seed's graph is not decided by a handful.
 Same M / efConstruction / ef for both HNSWs (M 16, efConstruction 200 as in hnswlib's own
 README example and its default); our IVF is given
-faiss's trained centroids, so their top-k can be compared id for id. Query times are per query,
+faiss's trained centroids, so their top-k can be compared id for id. Query times are per query
+(medians of 5 interleaved pairs, ours and the reference, the ratio the median of per-pair ratios),
 one thread (torch, faiss, hnswlib and numpy's BLAS: two BLAS threads fighting other jobs made our
 build 15x slower). Each set is one command, so that neither holds the machine for long:
 RETRIEVAL_ANN_SET=real or =noise runs one set and keeps the other's results from the json; with
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from benchmarks.report import RESULTS, load_average, machine, write_markdown
+from benchmarks.report import RESULTS, interleaved, load_average, machine, write_markdown
 from snippets.embeddings.encoder import load_minilm
 from snippets.retrieval.exact import exact_search, normalize
 from snippets.retrieval.hnsw import HNSW
@@ -40,6 +41,9 @@ DIAGNOSE_OURS = ((1, True),)
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
+
+
+PAIRS = 5   # interleaved (ours, reference) timings per setting; ratios are medians of per-pair ratios
 
 
 def per_query(fn, n: int) -> float:
@@ -64,13 +68,14 @@ def run(name: str, x: np.ndarray, q: np.ndarray) -> dict:
     out["hnsw"] = []
     for ef in EFS:
         ours.distance_count = 0
-        ids_box = {}
-        t_ours = per_query(lambda: ids_box.setdefault("o", ours.search(q, K, ef=ef)[1]), len(q))
+        found = ours.search(q, K, ef=ef)[1]
+        distances = ours.distance_count / len(q)
         ref.set_ef(ef)
-        t_ref = per_query(lambda: ids_box.setdefault("r", ref.knn_query(q, k=K, num_threads=1)[0]), len(q))
-        out["hnsw"].append({"ef": ef, "ours_recall": recall(ids_box["o"], truth), "ours_ms": t_ours,
-                            "ours_distances": ours.distance_count / len(q),
-                            "hnswlib_recall": recall(ids_box["r"], truth), "hnswlib_ms": t_ref})
+        theirs = ref.knn_query(q, k=K, num_threads=1)[0]
+        pairs = interleaved(lambda: ours.search(q, K, ef=ef), lambda: ref.knn_query(q, k=K, num_threads=1), PAIRS)
+        out["hnsw"].append({"ef": ef, "ours_recall": recall(found, truth), "ours_ms": pairs.median_a / len(q) * 1e3,
+                            "ours_distances": distances, "hnswlib_recall": recall(theirs, truth),
+                            "hnswlib_ms": pairs.median_b / len(q) * 1e3, "ratio": pairs.ratio})
         print(out["hnsw"][-1], flush=True)
     quantizer = faiss.IndexFlatL2(x.shape[1])
     ivf = faiss.IndexIVFFlat(quantizer, x.shape[1], NLIST, faiss.METRIC_INNER_PRODUCT)
@@ -80,12 +85,11 @@ def run(name: str, x: np.ndarray, q: np.ndarray) -> dict:
     out["ivf"] = []
     for nprobe in NPROBES:
         ivf.nprobe = nprobe
-        box = {}
-        t_ref = per_query(lambda: box.setdefault("r", ivf.search(q, K)[1]), len(q))
-        t_ours = per_query(lambda: box.setdefault("o", ours_ivf.search(q, K, nprobe)[1]), len(q))
-        out["ivf"].append({"nprobe": nprobe, "ours_recall": recall(box["o"], truth), "ours_ms": t_ours,
-                           "faiss_recall": recall(box["r"], truth), "faiss_ms": t_ref,
-                           "same_top_k": float(np.mean((box["o"] == box["r"]).all(1)))})
+        theirs, found = ivf.search(q, K)[1], ours_ivf.search(q, K, nprobe)[1]
+        pairs = interleaved(lambda: ours_ivf.search(q, K, nprobe), lambda: ivf.search(q, K), PAIRS)
+        out["ivf"].append({"nprobe": nprobe, "ours_recall": recall(found, truth), "ours_ms": pairs.median_a / len(q) * 1e3,
+                           "faiss_recall": recall(theirs, truth), "faiss_ms": pairs.median_b / len(q) * 1e3,
+                           "ratio": pairs.ratio, "same_top_k": float(np.mean((found == theirs).all(1)))})
         print(out["ivf"][-1], flush=True)
     return out
 
@@ -152,10 +156,10 @@ def write(sets: list[dict]) -> None:
                  f"{s['exact_batched_ms']:.3f} ms per query when the {s['queries']:,} queries go as one matrix product, "
                  f"{s['exact_single_ms']:.3f} ms one at a time. HNSW build (M = {M}, efConstruction = "
                  f"{EF_CONSTRUCTION}): ours {s['ours_build_s']:.0f} s, hnswlib {s['hnswlib_build_s']:.1f} s.", "",
-                 "| ef | ours recall@10 | hnswlib recall@10 | ours ms/query | hnswlib ms/query | ours distances/query |",
-                 "|---:|---:|---:|---:|---:|---:|"]
+                 "| ef | ours recall@10 | hnswlib recall@10 | ours ms/query | hnswlib ms/query | ours / hnswlib | "
+                 "ours distances/query |", "|---:|---:|---:|---:|---:|---:|---:|"]
         rows += [f"| {h['ef']} | {h['ours_recall']:.3f} | {h['hnswlib_recall']:.3f} | {h['ours_ms']:.2f} | "
-                 f"{h['hnswlib_ms']:.3f} | {h['ours_distances']:,.0f} |" for h in s["hnsw"]]
+                 f"{h['hnswlib_ms']:.3f} | {h['ratio']:.1f}x | {h['ours_distances']:,.0f} |" for h in s["hnsw"]]
         if "diagnosis" in s:
             g = s["diagnosis"]
             h64 = next(h for h in s["hnsw"] if h["ef"] == g["ef"])
@@ -168,9 +172,9 @@ def write(sets: list[dict]) -> None:
             rows += [f"| hnswlib, seed {r['seed']} | {r['recall']:.4f} |" for r in g["hnswlib"]]
             rows += ["", f"Load average {g['load_before']} before and {g['load_after']} after these builds."]
         rows += ["", f"| nprobe (nlist = {NLIST}) | ours recall@10 | faiss recall@10 | same top-10 as faiss | "
-                 "ours ms/query | faiss ms/query |", "|---:|---:|---:|---:|---:|---:|"]
+                 "ours ms/query | faiss ms/query | ours / faiss |", "|---:|---:|---:|---:|---:|---:|---:|"]
         rows += [f"| {v['nprobe']} | {v['ours_recall']:.3f} | {v['faiss_recall']:.3f} | {v['same_top_k']:.1%} | "
-                 f"{v['ours_ms']:.2f} | {v['faiss_ms']:.3f} |" for v in s["ivf"]]
+                 f"{v['ours_ms']:.2f} | {v['faiss_ms']:.3f} | {v['ratio']:.1f}x |" for v in s["ivf"]]
         rows.append("")
     loads = [float(s[k].split(" / ")[0]) for s in sets for k in ("load_before", "load_after")]
     rows.append(f"{machine()}; one thread for torch, faiss, hnswlib and BLAS; load average "

@@ -34,6 +34,7 @@ class HNSW:
         self.links: list[list[list[int]]] = []   # links[node][layer] -> neighbour ids
         self.entry, self.max_level = -1, -1
         self.distance_count = 0                  # distances computed: the cost that matters
+        self._frozen: dict = {}                  # adjacency arrays for search, by layer
 
     def _dist(self, q: np.ndarray, ids: list[int]) -> np.ndarray:
         self.distance_count += len(ids)
@@ -139,16 +140,86 @@ class HNSW:
         if level > self.max_level:
             self.entry, self.max_level = i, level
 
-    def search(self, queries: np.ndarray, k: int, ef: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """(Q, k) distances and ids, nearest first; ef >= k is the beam width on layer 0."""
+    def search(self, queries: np.ndarray, k: int, ef: int = 64,
+               block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, k) distances and ids, nearest first; ef >= k is the beam width on layer 0.
+
+        Queries go through the graph together, `block` at a time, each one expanding exactly the
+        nodes that Algorithm 2 would for it alone (search_layer_batch), so every step is a few
+        array operations over the whole block instead of interpreter work per query and node.
+        """
         check_search(self.x, queries, k)
+        queries = queries.astype(np.float32)
         dist = np.empty((len(queries), k))
         ids = np.empty((len(queries), k), dtype=np.int64)
-        for qi, q in enumerate(queries.astype(np.float32)):
-            entry = [self.entry]
-            for layer in range(self.max_level, 0, -1):
-                entry = [self.search_layer(q, entry, 1, layer)[0][1]]
-            found = self.search_layer(q, entry, max(ef, k), 0)[:k]
-            dist[qi], ids[qi] = [d for d, _ in found], [n for _, n in found]
+        for s in range(0, len(queries), block):
+            q = queries[s:s + block]
+            entry = np.full(len(q), self.entry)
+            for layer in range(self.max_level, 0, -1):          # greedy descent, beam of 1
+                entry = self.search_layer_batch(q, entry, 1, layer)[1][:, 0]
+            d, n = self.search_layer_batch(q, entry, max(ef, k), 0)
+            dist[s:s + block], ids[s:s + block] = d[:, :k], n[:, :k]
         return dist, ids
+
+    def search_layer_batch(self, queries: np.ndarray, entry: np.ndarray, ef: int,
+                           layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """Algorithm 2 for Q queries at once: (Q, ef) distances and ids, nearest first.
+
+        The beam W of each query is a row of ef slots with a flag "expanded". Algorithm 2's next
+        candidate is always the nearest unexpanded member of W (a candidate that fell out of W
+        is farther than all of W, so reaching it ends the search), and the search ends when every
+        member of W has been expanded: the same expansions, with the candidate heap gone.
+        """
+        rows = np.arange(len(queries))
+        adjacency = self._adjacency(layer)
+        seen = np.zeros((len(queries), len(self.x)), dtype=bool)
+        seen[rows, entry] = True
+        dist = np.full((len(queries), ef), np.inf, dtype=np.float32)
+        ids = np.full((len(queries), ef), -1)
+        expanded = np.ones((len(queries), ef), dtype=bool)        # empty slots never expand
+        self.distance_count += len(queries)
+        dist[:, 0], ids[:, 0], expanded[:, 0] = self._dist_rows(queries, entry[:, None])[:, 0], entry, False
+        active = rows
+        while len(active):
+            waiting = np.where(expanded[active], np.inf, dist[active])
+            pick = waiting.argmin(1)
+            go = np.isfinite(waiting[np.arange(len(active)), pick])   # has an unexpanded member
+            active, pick = active[go], pick[go]
+            expanded[active, pick] = True
+            near = adjacency[ids[active, pick]]                           # (A, width) neighbour ids
+            fresh = ~seen[active[:, None], near]
+            seen[active[:, None], near] = True
+            self.distance_count += int(fresh.sum())
+            d = np.where(fresh, self._dist_rows(queries[active], near), np.inf)
+            # W keeps the ef nearest of itself and the new nodes (the bound test of Algorithm 2)
+            all_d = np.concatenate([dist[active], d], 1)
+            all_ids = np.concatenate([ids[active], near], 1)
+            all_done = np.concatenate([expanded[active], ~fresh], 1)
+            keep = np.argpartition(all_d, ef - 1, axis=1)[:, :ef]
+            dist[active] = np.take_along_axis(all_d, keep, 1)
+            ids[active] = np.where(np.isfinite(dist[active]), np.take_along_axis(all_ids, keep, 1), -1)
+            expanded[active] = np.take_along_axis(all_done, keep, 1) | ~np.isfinite(dist[active])
+        order = np.lexsort((ids, dist), axis=1)                       # nearest first, ties by id
+        return np.take_along_axis(dist, order, 1).astype(np.float64), np.take_along_axis(ids, order, 1)
+
+    def _dist_rows(self, queries: np.ndarray, near: np.ndarray) -> np.ndarray:
+        """(A, width) distances from each query to its own row of node ids."""
+        v = self.x[near]                                              # (A, width, C)
+        if self.metric == "dot":
+            return 1.0 - (v @ queries[:, :, None])[..., 0]
+        return ((v - queries[:, None, :]) ** 2).sum(-1)
+
+    def _adjacency(self, layer: int) -> np.ndarray:
+        """(N, width) neighbour ids on a layer, each row padded with the node's own id (always seen,
+        so padding costs no distance). Rebuilt after add()."""
+        if self._frozen.get("n") != len(self.x):
+            self._frozen = {"n": len(self.x)}
+        if layer not in self._frozen:
+            width = self.M0 if layer == 0 else self.M
+            table = np.repeat(np.arange(len(self.x))[:, None], width, axis=1)
+            for node, links in enumerate(self.links):
+                if len(links) > layer and links[layer]:
+                    table[node, :len(links[layer])] = links[layer]
+            self._frozen[layer] = table
+        return self._frozen[layer]
 # --8<-- [end:hnsw]

@@ -34,7 +34,8 @@ def kmeans(x: np.ndarray, nlist: int, iters: int = 20, seed: int = 0) -> np.ndar
 
 # --8<-- [start:ivf]
 class IVFIndex:
-    """Cells by nearest centroid (squared L2, as faiss's IndexFlatL2 quantiser); lists of ids per cell."""
+    """Cells by nearest centroid (squared L2, as faiss's IndexFlatL2 quantiser); each cell's vectors
+    stored together, as faiss's inverted lists are, so that scanning a cell is one matrix product."""
 
     def __init__(self, centroids: np.ndarray, metric: str = "dot"):
         self.centroids, self.metric = centroids, metric
@@ -45,23 +46,32 @@ class IVFIndex:
         self.x = x
         assign = similarity(self.centroids, x, "l2").argmax(1)
         self.lists = [np.flatnonzero(assign == c) for c in range(len(self.centroids))]
+        self.cells = [x[ids] for ids in self.lists]                     # contiguous copy per cell
         return self
 
     def search(self, queries: np.ndarray, k: int, nprobe: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """(Q, k) scores and ids; a query whose cells hold fewer than k vectors gets id -1 padding."""
+        """(Q, k) scores and ids; a query whose cells hold fewer than k vectors gets id -1 padding.
+
+        The loop runs over cells, not queries: all the queries that probe a cell are scored against
+        it in one product, and each keeps that cell's best k in its slot of a (Q, nprobe * k) buffer.
+        """
         check_search(self.x, queries, k)
         if not 1 <= nprobe <= len(self.centroids):
             raise ValueError(f"nprobe={nprobe} must be between 1 and nlist={len(self.centroids)}")
-        cells = top_k(similarity(self.centroids, queries, "l2"), nprobe)[1]     # (Q, nprobe)
-        scores = np.full((len(queries), k), -np.inf)
-        ids = np.full((len(queries), k), -1)
-        for qi, q in enumerate(queries):
-            cand = np.concatenate([self.lists[c] for c in cells[qi]])
-            if len(cand) == 0:
+        probes = top_k(similarity(self.centroids, queries, "l2"), nprobe)[1]    # (Q, nprobe)
+        scores = np.full((len(queries), nprobe * k), -np.inf)
+        ids = np.full((len(queries), nprobe * k), -1)
+        flat = probes.ravel()
+        order = np.argsort(flat, kind="stable")                                  # (query, slot) by cell
+        bounds = np.searchsorted(flat[order], np.arange(len(self.centroids) + 1))
+        for c in np.flatnonzero(np.diff(bounds)):                                 # probed cells only
+            q_rows, slots = np.divmod(order[bounds[c]:bounds[c + 1]], nprobe)
+            kk = min(k, len(self.lists[c]))
+            if kk == 0:
                 continue
-            s = similarity(self.x[cand], q[None], self.metric)                  # (1, |cand|)
-            kk = min(k, len(cand))
-            best_s, best = top_k(s, kk)
-            scores[qi, :kk], ids[qi, :kk] = best_s[0], cand[best[0]]
-        return scores, ids
+            best_s, best = top_k(similarity(self.cells[c], queries[q_rows], self.metric), kk)
+            cols = slots[:, None] * k + np.arange(kk)
+            scores[q_rows[:, None], cols], ids[q_rows[:, None], cols] = best_s, self.lists[c][best]
+        keep = np.lexsort((ids, -scores), axis=1)[:, :k]                         # by score, then id
+        return np.take_along_axis(scores, keep, axis=1), np.take_along_axis(ids, keep, axis=1)
 # --8<-- [end:ivf]

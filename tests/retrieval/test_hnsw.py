@@ -118,3 +118,24 @@ def test_fewer_candidates_than_m_are_all_kept_as_hnswlib_does():
     candidates = [(1.0, 1), (4.0, 2)]
     assert index.select_neighbours(candidates, 2) == [1]
     assert index.select_neighbours(candidates, 3) == [1, 2]
+
+
+def one_at_a_time(index, q, k, ef):
+    """Algorithm 2 per query with its candidate heap (search_layer, the build's search)."""
+    out = []
+    for query in q:
+        entry = [index.entry]
+        for layer in range(index.max_level, 0, -1):
+            entry = [index.search_layer(query, entry, 1, layer)[0][1]]
+        out.append([n for _, n in index.search_layer(query, entry, max(ef, k), 0)[:k]])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("ef", [10, 40])
+def test_batched_search_expands_what_the_heap_search_expands(built, ef):
+    _, q, index = built
+    index.distance_count = 0
+    batched = index.search(q, 10, ef=ef, block=32)[1]
+    cost_batched, index.distance_count = index.distance_count, 0
+    np.testing.assert_array_equal(batched, one_at_a_time(index, q, 10, ef))
+    assert cost_batched == index.distance_count   # the same distances computed, not just the same answer

@@ -47,3 +47,23 @@ def test_bad_input():
         index.search(q[:, :8], 3)
     with pytest.raises(ValueError, match="nlist=3000"):
         kmeans(x, 3000)
+
+
+def test_a_batch_of_queries_gets_what_each_query_gets_alone():
+    x, q = data(2)
+    index = IVFIndex(kmeans(x, 16, iters=5), metric="dot").add(x)
+    scores, ids = index.search(q, 10, nprobe=3)
+    for i in range(len(q)):
+        alone_scores, alone_ids = index.search(q[i:i + 1], 10, nprobe=3)
+        np.testing.assert_array_equal(alone_ids[0], ids[i])
+        np.testing.assert_allclose(alone_scores[0], scores[i], rtol=1e-6)
+
+
+def test_cells_with_fewer_than_k_vectors_pad_with_minus_one():
+    x = np.array([[1.0, 0.0], [0.9, 0.1], [-1.0, 0.0], [-0.9, -0.1], [-0.8, 0.0]], dtype=np.float32)
+    index = IVFIndex(np.array([[1.0, 0.0], [-1.0, 0.0]], dtype=np.float32)).add(x)
+    scores, ids = index.search(np.array([[1.0, 0.0]], dtype=np.float32), 3, nprobe=1)
+    np.testing.assert_array_equal(ids, [[0, 1, -1]])                 # the near cell holds two
+    assert scores[0, 2] == -np.inf
+    np.testing.assert_array_equal(index.search(np.array([[1.0, 0.0]], dtype=np.float32), 3, nprobe=2)[1],
+                                  [[0, 1, 4]])                        # the far cell fills the rest
