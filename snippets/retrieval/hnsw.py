@@ -178,7 +178,7 @@ class HNSW:
         ids = np.full((len(queries), ef), -1)
         expanded = np.ones((len(queries), ef), dtype=bool)        # empty slots never expand
         self.distance_count += len(queries)
-        dist[:, 0], ids[:, 0], expanded[:, 0] = self._dist_rows(queries, entry[:, None])[:, 0], entry, False
+        dist[:, 0], ids[:, 0], expanded[:, 0] = self._dist_pairs(queries, entry), entry, False
         active = rows
         while len(active):
             waiting = np.where(expanded[active], np.inf, dist[active])
@@ -189,8 +189,10 @@ class HNSW:
             near = adjacency[ids[active, pick]]                           # (A, width) neighbour ids
             fresh = ~seen[active[:, None], near]
             seen[active[:, None], near] = True
-            self.distance_count += int(fresh.sum())
-            d = np.where(fresh, self._dist_rows(queries[active], near), np.inf)
+            rows, cols = np.nonzero(fresh)                                # only unseen nodes cost
+            self.distance_count += len(rows)
+            d = np.full(near.shape, np.inf, dtype=np.float32)
+            d[rows, cols] = self._dist_pairs(np.take(queries, active[rows], axis=0), near[rows, cols])
             # W keeps the ef nearest of itself and the new nodes (the bound test of Algorithm 2)
             all_d = np.concatenate([dist[active], d], 1)
             all_ids = np.concatenate([ids[active], near], 1)
@@ -202,12 +204,12 @@ class HNSW:
         order = np.lexsort((ids, dist), axis=1)                       # nearest first, ties by id
         return np.take_along_axis(dist, order, 1).astype(np.float64), np.take_along_axis(ids, order, 1)
 
-    def _dist_rows(self, queries: np.ndarray, near: np.ndarray) -> np.ndarray:
-        """(A, width) distances from each query to its own row of node ids."""
-        v = self.x[near]                                              # (A, width, C)
+    def _dist_pairs(self, queries: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """Distance from queries[i] to node nodes[i], for every i: (P,) from (P, C) and (P,)."""
+        v = np.take(self.x, nodes, axis=0)                            # take: a faster gather than x[nodes]
         if self.metric == "dot":
-            return 1.0 - (v @ queries[:, :, None])[..., 0]
-        return ((v - queries[:, None, :]) ** 2).sum(-1)
+            return 1.0 - np.einsum("pc,pc->p", v, queries)
+        return np.einsum("pc,pc->p", v - queries, v - queries)
 
     def _adjacency(self, layer: int) -> np.ndarray:
         """(N, width) neighbour ids on a layer, each row padded with the node's own id (always seen,

@@ -51,10 +51,8 @@ class IVFIndex:
 
     def search(self, queries: np.ndarray, k: int, nprobe: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """(Q, k) scores and ids; a query whose cells hold fewer than k vectors gets id -1 padding.
-
         The loop runs over cells, not queries: all the queries that probe a cell are scored against
-        it in one product, and each keeps that cell's best k in its slot of a (Q, nprobe * k) buffer.
-        """
+        it in one product, and each keeps that cell's best k in its slot of a (Q, nprobe * k) buffer."""
         check_search(self.x, queries, k)
         if not 1 <= nprobe <= len(self.centroids):
             raise ValueError(f"nprobe={nprobe} must be between 1 and nlist={len(self.centroids)}")
