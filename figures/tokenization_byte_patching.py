@@ -29,11 +29,11 @@ def draw() -> Figure:
             colours = [START if t in starts else REST for t in range(len(heights))]
             ax.bar(range(len(heights)), heights, color=colours, width=0.8)
             ax.axhline(threshold, color="black", ls="--", lw=1.2)
-            ax.text(len(heights) - 0.5, threshold, f" θ = {threshold:.2f}", va="bottom", ha="right")
             ax.set_ylabel(label, fontsize=10)
             ax.spines[["top", "right"]].set_visible(False)
-            ax.set_title(f"{'global' if ax is axes[0] else 'monotonic'} constraint: "
-                         f"{len(starts)} patches", fontsize=11, loc="left")
+            ax.set_title(f"{'global' if ax is axes[0] else 'monotonic'} constraint, θ = "
+                         f"{threshold:.2f} bits (dashed): {len(starts)} patches", fontsize=11,
+                         loc="left")
         axes[1].axhline(0, color="grey", lw=0.6)
         axes[1].set_xticks(range(len(labels)), labels, fontfamily="monospace")
         axes[1].set_xlim(-0.6, len(labels) - 0.4)

@@ -28,7 +28,9 @@ def next_byte_entropy(logits: torch.Tensor) -> torch.Tensor:
 # --8<-- [end:entropy]
 
 
-def _check(entropies: Sequence[float], threshold: float) -> None:
+# --8<-- [start:helpers]
+def check_entropies(entropies: Sequence[float], threshold: float) -> None:
+    """Refuse what no patching can use: no bytes, a negative or non-finite entropy or threshold."""
     if len(entropies) == 0:
         raise ValueError("no entropies: a patching needs at least one byte")
     bad = [h for h in entropies if not (math.isfinite(h) and h >= 0)]
@@ -38,26 +40,11 @@ def _check(entropies: Sequence[float], threshold: float) -> None:
         raise ValueError(f"threshold must be finite, got {threshold}")
 
 
-# --8<-- [start:boundaries]
 def fixed_starts(n_bytes: int, patch_size: int) -> list[int]:
     """MegaByte: a patch every patch_size bytes, whatever the bytes say."""
     if n_bytes < 1 or patch_size < 1:
         raise ValueError(f"need n_bytes >= 1 and patch_size >= 1, got {n_bytes}, {patch_size}")
     return list(range(0, n_bytes, patch_size))
-
-
-def global_starts(entropies: Sequence[float], threshold: float) -> list[int]:
-    """BLT's global constraint: byte t starts a patch when H(x_t) > threshold."""
-    _check(entropies, threshold)
-    return [0] + [t for t in range(1, len(entropies)) if entropies[t] > threshold]
-
-
-def monotonic_starts(entropies: Sequence[float], threshold: float) -> list[int]:
-    """BLT's approximate monotonic constraint: byte t starts a patch when the entropy rises
-    by more than threshold over the byte before, H(x_t) - H(x_{t-1}) > threshold."""
-    _check(entropies, threshold)
-    return [0] + [t for t in range(1, len(entropies))
-                  if entropies[t] - entropies[t - 1] > threshold]
 
 
 def split_patches(data: bytes, starts: Sequence[int]) -> list[bytes]:
@@ -68,4 +55,20 @@ def split_patches(data: bytes, starts: Sequence[int]) -> list[bytes]:
                          f"got {list(starts)[:10]}")
     ends = list(starts[1:]) + [len(data)]
     return [data[a:b] for a, b in zip(starts, ends)]
+# --8<-- [end:helpers]
+
+
+# --8<-- [start:boundaries]
+def global_starts(entropies: Sequence[float], threshold: float) -> list[int]:
+    """BLT's global constraint: byte t starts a patch when H(x_t) > threshold."""
+    check_entropies(entropies, threshold)
+    return [0] + [t for t in range(1, len(entropies)) if entropies[t] > threshold]
+
+
+def monotonic_starts(entropies: Sequence[float], threshold: float) -> list[int]:
+    """BLT's approximate monotonic constraint: byte t starts a patch when the entropy rises
+    by more than threshold over the byte before, H(x_t) - H(x_{t-1}) > threshold."""
+    check_entropies(entropies, threshold)
+    return [0] + [t for t in range(1, len(entropies))
+                  if entropies[t] - entropies[t - 1] > threshold]
 # --8<-- [end:boundaries]
