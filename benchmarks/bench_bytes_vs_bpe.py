@@ -131,17 +131,20 @@ def threshold_for(values: list[float], rate: float) -> float:
 
 
 def table(data: dict) -> list[str]:
-    rows = ["| Tokens | V | Context (tokens) | Bytes per token | Bytes per window | Parameters "
-            "| Steps | Training FLOPs | Training bytes seen | FLOPs per byte | Bits per byte |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| Tokens | V | Context (tokens) | Bytes per token | Steps | Training FLOPs "
+            "| Training bytes seen | FLOPs per byte | Bits per byte |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in data["arms"].items():
         rows.append(f"| {name} | {r['V']} | {r['T']} | {r['bytes_per_token']:.2f} "
-                    f"| {r['window_bytes']:.0f} | {r['parameters']:,} | {r['steps']:,} "
-                    f"| {r['train_flops']:.2e} | {r['train_bytes_seen'] / 1e6:.2f} M "
+                    f"| {r['steps']:,} | {r['train_flops']:.2e} "
+                    f"| {r['train_bytes_seen'] / 1e6:.2f} M "
                     f"| {r['flops_per_byte'] / 1e6:.2f} M | **{r['bits_per_byte']:.3f}** |")
     p = data["patching"]
+    sizes = sorted(r["parameters"] for r in data["arms"].values())
     rows += ["", f"Same model shape ({MODEL['n_layers']} layers, {MODEL['n_heads']} heads, width "
-             f"{MODEL['d_model']}), batch {BATCH} windows of about {BYTES_PER_WINDOW} bytes; equal "
+             f"{MODEL['d_model']}; {sizes[0]:,} to {sizes[-1]:,} parameters, the vocabulary "
+             f"rows making the difference), batch {BATCH} windows of about {BYTES_PER_WINDOW} "
+             f"bytes; equal "
              f"training FLOPs (matrix products counted) but for the last row, which trains as many "
              f"steps as the byte model, so it sees as many bytes for half the FLOPs; held-out: "
              f"the last 10% of tiny Shakespeare, {data['arms']['bytes']['held_out_bytes']:,} bytes, "
