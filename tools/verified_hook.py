@@ -536,6 +536,7 @@ READERS = {
     "results/nope.md": every_row(),
     "results/attention_sinks.md": every_row(),
     "results/grpo.md": with_headline(grpo_headline),
+    "results/bytes_vs_bpe.md": every_row(columns=["Context (tokens)", "Training FLOPs", "Bits per byte"]),
 }
 # Pages that discuss a file that no page includes (parity.json: each check names its page).
 PAGES = {"results/parity.json": ""}

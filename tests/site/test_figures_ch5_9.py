@@ -48,7 +48,7 @@ def drawn(request):
 
 FIGURES = ("gpt_kv_cache_filling", "gpt_scaling_isoflop", "tokenization_bpe_merges",
            "tokenization_encoding_speed", "tokenization_unigram_lattice", "tokenization_wordpiece_scores",
-           "tokenization_vocabulary_cost",
+           "tokenization_vocabulary_cost", "tokenization_byte_patching",
            "embeddings_window_weights", "embeddings_glove_weight", "embeddings_paired_intervals",
            "finetune_lora_update", "finetune_nf4_levels", "finetune_memory", "finetune_layerwise_lr",
            "training_batch_windows", "training_plateaus", "grpo_curves", "grpo_test_time",
@@ -196,6 +196,30 @@ def test_vocabulary_cost_figure_marks_each_published_config_on_its_own_curve(dra
 
 
 # ----------------------------------------------------------------- word embeddings chapter --
+
+def test_byte_patching_figure_darkens_the_bytes_the_patcher_starts_patches_at(drawn):
+    from matplotlib.colors import to_hex
+
+    from snippets.tokenizers.byte_patching import global_starts, monotonic_starts
+
+    module, fig = drawn("tokenization_byte_patching")
+    patching = load("bytes_vs_bpe")["patching"]
+    h = patching["entropies_bits"]
+    assert len(h) == len(patching["sentence"].encode())
+    # the stored starts are what the library's rules give on the stored entropies
+    expected = [global_starts(h, patching["global_threshold"]),
+                monotonic_starts(h, patching["monotonic_threshold"])]
+    assert expected == [patching["global_starts"], patching["monotonic_starts"]]
+    for ax, starts, (_, heights, threshold, _) in zip(fig.axes, expected, module.rows(patching)):
+        bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+        np.testing.assert_allclose([b.get_height() for b in bars], heights)
+        dark = [t for t, b in enumerate(bars) if to_hex(b.get_facecolor()) == module.START]
+        assert dark == starts
+        dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+        assert dashed[0].get_ydata()[0] == threshold
+    # the monotonic panel's bars are the rises of the entropy
+    np.testing.assert_allclose(module.rows(patching)[1][1][1:], np.diff(h))
+
 
 def test_window_weights_figure_plots_distance_weight_at_every_offset(drawn):
     from snippets.embeddings.cooccurrence import distance_weight
