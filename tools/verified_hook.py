@@ -529,6 +529,7 @@ READERS = {
     "results/rnn_depth.md": every_row(),
     "results/rnn_truncation.md": every_row(),
     "results/rnn_vs_gpt.md": every_row(),
+    "results/mqar.md": every_row(),
     "results/llama_vs_gpt.md": every_row(),
     "results/moe_vs_dense.md": every_row(),
     "results/rope_extension.md": every_row(),

@@ -29,7 +29,7 @@ OURS = ["attention_mask_patterns", "attention_sliding_window", "attention_kv_cac
         "rnn_clipping", "rnn_recurrent_state_memory", "transformer_architecture_masks", "transformer_sinusoids",
         "transformer_alibi", "transformer_noam_schedule", "transformer_param_counts", "bert_mlm_masking",
         "bert_sizes", "transformer_rope_extension", "modernbert_attention", "bert_mask_rate",
-        "transformer_qk_norm", "attention_sinks"]
+        "transformer_qk_norm", "attention_sinks", "rnn_mqar_recall"]
 
 
 def load(name: str) -> ModuleType:
@@ -292,3 +292,14 @@ def test_mask_rate_figure_draws_each_arms_held_out_curve(drawn):
     for rate, arm in arms.items():
         line = lines[f"{float(rate):.0%} masked in training"]
         assert list(line.get_ydata()) == [loss for _, loss in arm["curve"]][1:]  # step 0 left out
+
+
+def test_mqar_figure_draws_each_mixers_measured_accuracy(drawn):
+    from snippets.results import load as load_results
+    _, fig = drawn("rnn_mqar_recall")
+    runs = load_results("mqar")["runs"]
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == len(runs)
+    for line, run in zip(lines, runs, strict=True):
+        assert list(line.get_ydata()) == [100 * run["accuracy"][str(n)] for n in load_results("mqar")["pairs"]]
+        assert run["kind"] in line.get_label()
