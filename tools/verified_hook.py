@@ -536,6 +536,10 @@ READERS = {
     "results/nope.md": every_row(),
     "results/attention_sinks.md": every_row(),
     "results/grpo.md": with_headline(grpo_headline),
+    "results/rag_chunking.md": every_row(),
+    "results/rag_retrievers.md": every_row(),
+    "results/rag_distraction.md": every_row(),
+    "results/rag_intervals.md": every_row(),
 }
 # Pages that discuss a file that no page includes (parity.json: each check names its page).
 PAGES = {"results/parity.json": ""}
