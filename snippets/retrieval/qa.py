@@ -28,8 +28,29 @@ def english_files() -> list[Path]:
     return sorted((Path(next(iter(spec.submodule_search_locations))) / "data" / "english").glob("*.yml"))
 
 
+def load_qa() -> QASet:
+    """Every (question, answer) pair of the English files, deduplicated."""
+    answers_of: dict[str, list[str]] = {}
+    for path in english_files():
+        for conv in yaml.safe_load(path.read_text(encoding="utf-8")).get("conversations", []):
+            if len(conv) < 2 or not all(isinstance(t, str) for t in conv[:2]):
+                continue
+            q, a = conv[0].strip(), conv[1].strip()  # later turns of a dialogue are not answers to q
+            if q and a:
+                answers_of.setdefault(q, [])
+                if a not in answers_of[q]:
+                    answers_of[q].append(a)
+    documents: dict[str, int] = {}
+    qrels = []
+    for q, answers in answers_of.items():
+        qrels.append({str(documents.setdefault(a, len(documents))): 1 for a in answers})
+    return QASet(list(answers_of), list(documents), qrels)
+# --8<-- [end:qa]
+
+
+# --8<-- [start:pairs]
 def pairs(path: Path) -> list[tuple[str, str]]:
-    """The (question, answer) pairs of one topic file: the first two turns of each conversation."""
+    """The (question, answer) pairs of one topic file, kept by load_qa's rule: the first two turns."""
     out = []
     for conv in yaml.safe_load(path.read_text(encoding="utf-8")).get("conversations", []):
         if len(conv) < 2 or not all(isinstance(t, str) for t in conv[:2]):
@@ -38,22 +59,7 @@ def pairs(path: Path) -> list[tuple[str, str]]:
         if q and a:
             out.append((q, a))
     return out
-
-
-def load_qa() -> QASet:
-    """Every (question, answer) pair of the English files, deduplicated."""
-    answers_of: dict[str, list[str]] = {}
-    for path in english_files():
-        for q, a in pairs(path):
-            answers_of.setdefault(q, [])
-            if a not in answers_of[q]:
-                answers_of[q].append(a)
-    documents: dict[str, int] = {}
-    qrels = []
-    for q, answers in answers_of.items():
-        qrels.append({str(documents.setdefault(a, len(documents))): 1 for a in answers})
-    return QASet(list(answers_of), list(documents), qrels)
-# --8<-- [end:qa]
+# --8<-- [end:pairs]
 
 
 # --8<-- [start:documents]
