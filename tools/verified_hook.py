@@ -538,6 +538,10 @@ READERS = {
     "results/attention_sinks.md": every_row(),
     "results/grpo.md": with_headline(grpo_headline),
     "results/bytes_vs_bpe.md": every_row(columns=["Context (tokens)", "Training FLOPs", "Bits per byte"]),
+    "results/rag_chunking.md": every_row(),
+    "results/rag_retrievers.md": every_row(),
+    "results/rag_distraction.md": every_row(),
+    "results/rag_intervals.md": every_row(),
 }
 # Pages that discuss a file that no page includes (parity.json: each check names its page).
 PAGES = {"results/parity.json": ""}

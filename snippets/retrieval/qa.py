@@ -46,3 +46,48 @@ def load_qa() -> QASet:
         qrels.append({str(documents.setdefault(a, len(documents))): 1 for a in answers})
     return QASet(list(answers_of), list(documents), qrels)
 # --8<-- [end:qa]
+
+
+# --8<-- [start:pairs]
+def pairs(path: Path) -> list[tuple[str, str]]:
+    """The (question, answer) pairs of one topic file, kept by load_qa's rule: the first two turns."""
+    out = []
+    for conv in yaml.safe_load(path.read_text(encoding="utf-8")).get("conversations", []):
+        if len(conv) < 2 or not all(isinstance(t, str) for t in conv[:2]):
+            continue
+        q, a = conv[0].strip(), conv[1].strip()  # later turns of a dialogue are not answers to q
+        if q and a:
+            out.append((q, a))
+    return out
+# --8<-- [end:pairs]
+
+
+# --8<-- [start:documents]
+def topic_documents(max_words: int = 300) -> list[str]:
+    """Longer documents: each topic file's answers, in file order, packed whole into documents of
+    at most max_words words (an answer is never split across two). An answer given in several files
+    appears once, in the first; one without a final '.', '!' or '?' gets a '.' so a sentence
+    splitter sees where it ends."""
+    if max_words <= 0:
+        raise ValueError(f"max_words must be positive, got {max_words}")
+    seen: set[str] = set()
+    documents = []
+    for path in english_files():
+        current: list[str] = []
+        count = 0
+        for _, a in pairs(path):
+            if a in seen:
+                continue
+            seen.add(a)
+            text = " ".join(a.split())
+            text = text if text[-1] in ".!?" else text + "."
+            n = len(text.split())
+            if current and count + n > max_words:
+                documents.append(" ".join(current))
+                current, count = [], 0
+            current.append(text)
+            count += n
+        if current:
+            documents.append(" ".join(current))
+    return documents
+# --8<-- [end:documents]

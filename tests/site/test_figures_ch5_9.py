@@ -52,7 +52,7 @@ FIGURES = ("gpt_kv_cache_filling", "gpt_scaling_isoflop", "tokenization_bpe_merg
            "embeddings_window_weights", "embeddings_glove_weight", "embeddings_paired_intervals",
            "finetune_lora_update", "finetune_nf4_levels", "finetune_memory", "finetune_layerwise_lr",
            "training_batch_windows", "training_plateaus", "grpo_curves", "grpo_test_time",
-           "quantized_levels")
+           "quantized_levels", "retrieval_chunking")
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -262,6 +262,24 @@ def test_paired_intervals_figure_draws_the_bootstrap_intervals_the_page_prints(d
             ends = re.search(rf"{test} .*?interval \[([-+.\d]+)%?, ([-+.\d]+)%?\]", printed).groups()
             tolerance = 0.01 if scale == 1 else 0.5
             np.testing.assert_allclose(segment.get_xdata(), [float(e) for e in ends], atol=tolerance)
+
+
+def test_chunking_figure_plots_the_stored_budget_hit_and_em_and_the_distraction_curves(drawn):
+    module, fig = drawn("retrieval_chunking")
+    run = load("rag")
+    left, right = fig.axes
+    sizes, ns = run["setup"]["sizes"], run["setup"]["distractors"]
+    lines = left.get_lines()
+    assert len(lines) == 2 * len(module.CHUNKERS)
+    for (name, _), hit, em in zip(module.CHUNKERS, lines[0::2], lines[1::2]):
+        stored = [run["means"][f"{name}|{s}|MiniLM"] for s in sizes]
+        np.testing.assert_allclose(hit.get_xdata(), sizes)
+        np.testing.assert_allclose(hit.get_ydata(), [m["hit, budget"] for m in stored])
+        np.testing.assert_allclose(em.get_ydata(), [m["EM, budget"] for m in stored])
+        assert all(e <= h for e, h in zip(em.get_ydata(), hit.get_ydata()))  # a copying reader: EM <= hit
+    for (kind, _), line in zip(module.KINDS, right.get_lines()):
+        np.testing.assert_allclose(line.get_xdata(), ns)
+        np.testing.assert_allclose(line.get_ydata(), [run["distraction"][f"{kind}|{n}|first"]["EM"] for n in ns])
 
 
 # --------------------------------------------------------------------- fine-tuning chapter --
