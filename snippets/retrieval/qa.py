@@ -5,6 +5,7 @@ an answer given to several questions is one document relevant to each of them.
 """
 
 # --8<-- [start:imports]
+import random
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -91,3 +92,14 @@ def topic_documents(max_words: int = 300) -> list[str]:
             documents.append(" ".join(current))
     return documents
 # --8<-- [end:documents]
+
+
+# --8<-- [start:split]
+def split_questions(n_questions: int, test_fraction: float = 1 / 3, seed: int = 0) -> tuple[list[int], list[int]]:
+    """Question indices shuffled once and cut: (train, test). The answers stay one shared corpus."""
+    if not 0 < test_fraction < 1 or n_questions < 2:
+        raise ValueError(f"need 0 < test_fraction < 1 and at least 2 questions, got {test_fraction}, {n_questions}")
+    order = random.Random(seed).sample(range(n_questions), n_questions)
+    n_test = max(1, round(n_questions * test_fraction))
+    return sorted(order[n_test:]), sorted(order[:n_test])
+# --8<-- [end:split]

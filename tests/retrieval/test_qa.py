@@ -19,3 +19,13 @@ def test_topic_documents_hold_every_answer_whole_and_respect_the_size():
         assert any(" ".join(a.split()) in d for d in docs)
     with pytest.raises(ValueError, match="max_words must be positive, got 0"):
         topic_documents(0)
+
+
+def test_split_is_a_seeded_partition_of_the_questions():
+    from snippets.retrieval.qa import split_questions
+
+    train, test = split_questions(9, test_fraction=1 / 3, seed=0)
+    assert len(test) == 3 and sorted(train + test) == list(range(9))
+    assert split_questions(9, 1 / 3, 0) == (train, test) != split_questions(9, 1 / 3, 1)
+    with pytest.raises(ValueError, match="0 < test_fraction < 1"):
+        split_questions(9, 1.0)

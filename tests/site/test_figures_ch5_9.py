@@ -52,7 +52,7 @@ FIGURES = ("gpt_kv_cache_filling", "gpt_scaling_isoflop", "tokenization_bpe_merg
            "embeddings_window_weights", "embeddings_glove_weight", "embeddings_paired_intervals",
            "finetune_lora_update", "finetune_nf4_levels", "finetune_memory", "finetune_layerwise_lr",
            "training_batch_windows", "training_plateaus", "grpo_curves", "grpo_test_time",
-           "quantized_levels", "retrieval_chunking")
+           "quantized_levels", "retrieval_chunking", "retrieval_matryoshka")
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -280,6 +280,16 @@ def test_chunking_figure_plots_the_stored_budget_hit_and_em_and_the_distraction_
     for (kind, _), line in zip(module.KINDS, right.get_lines()):
         np.testing.assert_allclose(line.get_xdata(), ns)
         np.testing.assert_allclose(line.get_ydata(), [run["distraction"][f"{kind}|{n}|first"]["EM"] for n in ns])
+
+
+def test_matryoshka_figure_plots_the_stored_recall_of_each_way_of_cutting_the_vectors(drawn):
+    module, fig = drawn("retrieval_matryoshka")
+    run = load("retrieval_matryoshka")
+    lines = [line for line in fig.axes[0].get_lines() if len(line.get_xdata())]
+    assert [line.get_label() for line in lines] == [label for _, label in module.STYLES.values()]
+    for line, name in zip(lines, module.STYLES):
+        assert list(line.get_xdata()) == run["dims"]
+        assert list(line.get_ydata()) == [run["results"][name][str(m)]["recall@10"] for m in run["dims"]]
 
 
 # --------------------------------------------------------------------- fine-tuning chapter --
