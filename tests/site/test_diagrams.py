@@ -34,8 +34,8 @@ BELOW = """() => [...document.querySelectorAll('.diagram')].map((d) => {
   const below = next && next.nextElementSibling;
   return below ? below.getBoundingClientRect().top + window.scrollY : null;
 })"""
-# Each drawing: its box, the column's, its natural size, the smallest text it shows (px), and
-# whether its box scrolls with the hint showing.
+# Each drawing: its box, the column's, its natural size, the smallest text it shows (px),
+# whether its box scrolls with the hint showing, and whether that hint sits below the drawing.
 MEASURE = """() => [...document.querySelectorAll('.diagram__frame')].map((frame) => {
   const svg = frame.querySelector('div.mermaid').shadowRoot.querySelector('svg');
   const box = svg.getBoundingClientRect();
@@ -54,6 +54,8 @@ MEASURE = """() => [...document.querySelectorAll('.diagram__frame')].map((frame)
     width: box.width, column: scroller.clientWidth, natural: svg.viewBox.baseVal.width, scale, smallest,
     scrolls: scroller.scrollWidth > scroller.clientWidth + 1,
     hint: getComputedStyle(frame, '::after').content,
+    // the hint's line is under the drawing, not over its corner
+    hintBelow: parseFloat(getComputedStyle(frame, '::after').top) >= frame.getBoundingClientRect().height - 1,
     zoom: frame.hasAttribute('data-zoom'),
   };
 })"""
@@ -201,6 +203,7 @@ def test_no_source_shows_and_nothing_moves_while_mermaid_loads(browser, base_url
             assert drawn["width"] <= drawn["column"] + 1 and not drawn["scrolls"], (index, drawn)
             assert drawn["smallest"] >= 11, (index, drawn)
             assert drawn["zoom"] == (drawn["scale"] < 0.97), (index, drawn)
+            assert drawn["hintBelow"] or not drawn["zoom"], (index, drawn)
         assert external == []
     finally:
         context.close()
@@ -216,7 +219,7 @@ def test_on_a_phone_a_diagram_is_legible_or_scrolls_and_says_so(browser, base_ur
         page.wait_for_timeout(100)
         for index, drawn in enumerate(page.evaluate(MEASURE)):
             if drawn["scrolls"]:
-                assert "scroll" in drawn["hint"] and drawn["smallest"] >= 9, (index, drawn)
+                assert "scroll" in drawn["hint"] and drawn["hintBelow"] and drawn["smallest"] >= 9, (index, drawn)
             else:
                 assert drawn["smallest"] >= 9 and drawn["width"] <= drawn["column"] + 1, (index, drawn)
         assert external == []

@@ -492,9 +492,19 @@ def test_a_glued_label_is_caught(browser, base_url):
 @pytest.mark.parametrize("path", [p for p in site_pages() if not p.startswith("labs/")],
                          ids=lambda p: p or "index")
 def test_pages_at_phone_width_in_both_schemes(browser, base_url, path):
-    """Every page at 390 px: no request off the machine, no error; screenshots for a person."""
+    """Every page at 390 px: no request off the machine, no error, nothing that makes the whole
+    page scroll sideways (wide math, tables and code scroll in their own boxes); screenshots for
+    a person."""
     visit = open_page(browser, base_url + path, PHONE)
     try:
+        # every block laid out (content-visibility would leave far blocks at placeholder width)
+        width = visit.page.evaluate("""() => {
+            const style = document.createElement("style");
+            style.textContent = ".md-content * { content-visibility: visible !important; }";
+            document.head.appendChild(style);
+            return document.documentElement.scrollWidth;
+        }""")
+        assert width <= PHONE["width"], f"/{path} is {width} px wide at {PHONE['width']} px: the page scrolls sideways"
         name = (path.strip("/").replace("/", "-") or "index")
         visit.page.screenshot(path=SCREENSHOTS / f"{name}-light-phone.png")
         toggle_scheme(visit.page) if visit.page.locator("form[data-md-component=palette] label:visible").count() else None
@@ -512,14 +522,20 @@ PAGE_SCREENS = """() => {
   document.head.appendChild(style);
   return document.documentElement.scrollHeight / window.innerHeight;
 }"""
+# Tables whose frame is wider than their rows: the border draws an empty box beside the columns.
+LOOSE_TABLES = """() => [...document.querySelectorAll(".md-content table:not([class])")].filter((table) => {
+  const row = table.querySelector("tr");
+  return row && table.offsetParent && table.getBoundingClientRect().width - row.getBoundingClientRect().width > 16;
+}).map((table) => table.querySelector("th, td").textContent.trim().slice(0, 40))"""
 MAX_SCREENS = 25  # a chapter is an overview and short section pages (d2l's run 5-10 screens)
 
 
 def test_code_blocks_fit_and_the_copy_button_covers_no_code_and_pages_stay_short(browser, base_url):
-    """One visit per page at 1280x800: code fits beside the copy button, and no page is taller
-    than MAX_SCREENS (diagram frames are reserved before Mermaid draws, so the height is final)."""
+    """One visit per page at 1280x800: code fits beside the copy button, no table frame is wider
+    than its columns, and no page is taller than MAX_SCREENS (diagram frames are reserved before
+    Mermaid draws, so the height is final)."""
     blocks = scrolling = 0
-    covered, tall = [], {}
+    covered, tall, loose = [], {}, []
     for path in site_pages():
         if path.startswith("labs/"):
             continue
@@ -530,6 +546,7 @@ def test_code_blocks_fit_and_the_copy_button_covers_no_code_and_pages_stay_short
             visit.page.wait_for_function("document.documentElement.dataset.codeFit === 'done'")  # code-fit.js ran
             found = visit.page.evaluate(CODE_BLOCKS)
             screens = visit.page.evaluate(PAGE_SCREENS)
+            loose += [f"/{path}: table starting '{cell}'" for cell in visit.page.evaluate(LOOSE_TABLES)]
             if screens > MAX_SCREENS:
                 tall[path or "/"] = round(screens, 1)
             name = path.strip("/").replace("/", "-") or "index"
@@ -545,6 +562,7 @@ def test_code_blocks_fit_and_the_copy_button_covers_no_code_and_pages_stay_short
     assert covered == [], f"the copy button covers code in {len(covered)} blocks: {covered[:5]}"
     assert scrolling <= 0.10 * blocks, f"{scrolling} of {blocks} code blocks scroll sideways at 1280 px"
     assert tall == {}, f"pages taller than {MAX_SCREENS} screens at 1280x800: {tall}"
+    assert loose == [], f"{len(loose)} tables drawn wider than their columns: {loose[:5]}"
 
 
 def heaviest_chapter() -> str:
