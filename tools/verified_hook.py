@@ -536,6 +536,8 @@ READERS = {
     "results/nope.md": every_row(),
     "results/attention_sinks.md": every_row(),
     "results/grpo.md": with_headline(grpo_headline),
+    "results/masked_diffusion.md": every_row(),
+    "results/finetune_stability.md": every_row(),
 }
 # Pages that discuss a file that no page includes (parity.json: each check names its page).
 PAGES = {"results/parity.json": ""}
