@@ -189,7 +189,7 @@ def table(r: dict) -> list[str]:
             "| Character entropy (bits) |", "|---|---:|---:|---:|"]
     for name, row in r["samples"].items():
         rows.append(f"| {name} | {row.get('passes', '')} | {row['judge_bits_per_char']:.3f} | {row['entropy_bits']:.3f} |")
-    busy = " Measured on a busy machine: CPU seconds, not wall time, are reported." if r["busy"] else ""
+    busy = " Measured on a busy machine, so CPU seconds, not wall time, are reported." if r["busy"] else ""
     rows += ["", f"Both models: {r['layers']} Pre-LN layers of width {r['width']}, context {r['context']}, "
              f"{r['steps']} AdamW steps of batch {r['batch']} on the same windows, lr {r['lr']:g} with warm-up and "
              f"cosine decay; held-out measures on {r['eval_windows']} validation windows (the diffusion bound with "
