@@ -544,6 +544,8 @@ READERS = {
     "results/rag_intervals.md": every_row(),
     "results/retrieval_matryoshka.md": every_row(),
     "results/retrieval_cross_encoder.md": every_row(),
+    "results/masked_diffusion.md": every_row(),
+    "results/finetune_stability.md": every_row(),
 }
 # Pages that discuss a file that no page includes (parity.json: each check names its page).
 PAGES = {"results/parity.json": ""}

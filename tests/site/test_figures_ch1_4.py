@@ -29,7 +29,8 @@ OURS = ["attention_mask_patterns", "attention_sliding_window", "attention_kv_cac
         "rnn_clipping", "rnn_recurrent_state_memory", "transformer_architecture_masks", "transformer_sinusoids",
         "transformer_alibi", "transformer_noam_schedule", "transformer_param_counts", "bert_mlm_masking",
         "bert_sizes", "transformer_rope_extension", "modernbert_attention", "bert_mask_rate",
-        "transformer_qk_norm", "attention_sinks", "rnn_mqar_recall"]
+        "transformer_qk_norm", "attention_sinks", "rnn_mqar_recall", "masked_diffusion_order",
+        "finetune_stability"]
 
 
 def load(name: str) -> ModuleType:
@@ -303,3 +304,24 @@ def test_mqar_figure_draws_each_mixers_measured_accuracy(drawn):
     for line, run in zip(lines, runs, strict=True):
         assert list(line.get_ydata()) == [100 * run["accuracy"][str(n)] for n in load_results("mqar")["pairs"]]
         assert run["kind"] in line.get_label()
+
+
+def test_masked_diffusion_figure_draws_the_pass_that_revealed_each_position(drawn):
+    from snippets.results import load as load_results
+
+    module, fig = drawn("masked_diffusion_order")
+    samples = load_results("masked_diffusion")["samples"]
+    for ax, name in zip(fig.axes, module.SAMPLERS, strict=False):
+        shown = torch.from_numpy(ax.images[0].get_array().filled(-1.0)).flatten().long()
+        assert shown.tolist() == samples[name]["revealed_at"]                  # the prompt: -1
+        assert "".join(t.get_text() for t in ax.texts).replace("⏎", "\n").replace("␣", " ") \
+            == samples[name]["texts"][0]
+
+
+def test_finetune_stability_figure_plots_every_seed_of_every_recipe(drawn):
+    from snippets.results import load as load_results
+
+    _, fig = drawn("finetune_stability")
+    arms = load_results("finetune_stability")["arms"]
+    points = [[x for x, _ in c.get_offsets()] for c in fig.axes[0].collections]
+    assert points == [pytest.approx([100 * a for a in arm["accuracies"]]) for arm in arms.values()]
