@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import torch
 
 from snippets.layers.attention import KVCache
-from snippets.layers.weight_layout import prepare_for_decoding
 from snippets.models.gpt import GPT
 from snippets.models.sampling import check_sampling_args, next_token_probs
 # --8<-- [end:imports]
@@ -122,10 +121,6 @@ def speculative_generate(target: GPT, draft: GPT, prompt: torch.Tensor, max_new_
     modes = target.training, draft.training
     target.eval()  # no dropout while decoding; both modes are restored after
     draft.eval()
-    for model in (target, draft):  # the weight layout target.generate decodes with, for both
-        if model.decoding_layout:
-            with torch.no_grad():
-                prepare_for_decoding(model)
     tokens, end = prompt[0].tolist(), prompt.shape[1] + max_new_tokens
     stats = SpeculativeStats(new_tokens=max_new_tokens)
     try:
