@@ -6,7 +6,9 @@ The built site is the one the Pages workflow deploys (REPO_URL and SITE_URL set;
 from __future__ import annotations
 
 import datetime
+import os
 import re
+import time
 
 import jinja2
 from bs4 import BeautifulSoup
@@ -101,3 +103,20 @@ def test_every_arxiv_id_in_a_built_references_section_is_a_link():
                     else:
                         unlinked += 1
     assert unlinked == 0 and linked > 100, (linked, unlinked)
+
+
+def test_a_build_pins_one_date_and_keeps_one_the_caller_set(monkeypatch):
+    from tools import build_date_hook
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.delenv(build_date_hook._PINNED, raising=False)
+    build_date_hook.on_pre_build(None)
+    pinned = os.environ["SOURCE_DATE_EPOCH"]
+    assert abs(int(pinned) - time.time()) < 60                       # now, and now it stays put
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1")                     # a serve rebuild re-pins our own
+    build_date_hook.on_pre_build(None)
+    assert os.environ["SOURCE_DATE_EPOCH"] != "1"
+    monkeypatch.delenv(build_date_hook._PINNED)                      # a caller's reproducible date
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    build_date_hook.on_pre_build(None)
+    assert os.environ["SOURCE_DATE_EPOCH"] == "1700000000"
