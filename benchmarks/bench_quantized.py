@@ -3,15 +3,15 @@ on a model trained here.
 
 Speed: a random GPT-2-small-shaped model (124M parameters, nothing downloaded), greedy, batch 1,
 a one-token prompt, 128 new tokens: float32 (plain generate, which lays its weights out for
-decoding), int8 per output row (weight-only, and with int8 activations too), int4 in groups of
-128 (snippets/inference/quantized.py). Each
-ratio is the median of interleaved pairs. The bound for each: tokens/s cannot exceed the
-bandwidth (measured right before) over the weight bytes a step reads, integers plus scales.
+decoding), int8 per output row (weight-only, dequantised a tile at a time; and with int8
+activations too), int4 in groups of 128 (snippets/inference/quantized.py). Each ratio is the
+median of interleaved pairs. The bound for each: tokens/s cannot exceed the bandwidth (measured
+right before) over the weight bytes a step reads, integers plus scales.
 
-Quality: the 6-layer character model that the speculative-decoding benchmark trains on tiny
-Shakespeare (trained here if the cache does not hold it), its held-out loss in nats per
-character with each quantisation, the int8 KV cache, and both. Its width is 192, so int4 uses
-groups of 64 there. Writes results/quantized.json and .md.
+Quality: the character model that the speculative-decoding benchmark trains on tiny Shakespeare
+as its target (trained here if the cache does not hold it), its held-out loss in nats per
+character with each quantisation, the int8 KV cache, and both; int4 in groups of 64 and of 32.
+Writes results/quantized.json and .md.
 """
 
 import copy
@@ -143,8 +143,8 @@ def main() -> None:
                      f"**{r['vs_float32']['ratio_median']:.2f}x** | {r['fraction_of_bound']:.0%} | "
                      f"{'yes' if r['same_greedy_tokens_as_float32'] else 'no'} |")
     base = good["val_loss"]["float32"]
-    lines += ["", "| Model (6 layers, width 192, tiny Shakespeare) | Held-out loss (nats/char) "
-              "| Change |", "|---|---:|---:|"]
+    lines += ["", f"| Model ({TARGET.n_layers} layers, width {TARGET.d_model}, tiny Shakespeare) "
+              "| Held-out loss (nats/char) | Change |", "|---|---:|---:|"]
     for label, loss in good["val_loss"].items():
         lines.append(f"| {label} | {loss:.4f} | {loss - base:+.4f} |")
     lines += ["", f"GPT-2 small's shape with random weights, greedy, batch 1, {NEW_TOKENS} new tokens; "

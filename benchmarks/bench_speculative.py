@@ -27,7 +27,7 @@ from snippets.training.corpus import cache_dir, tiny_shakespeare
 from snippets.training.text_data import get_batch
 
 CONTEXT = 128
-TARGET = GPTConfig(vocab_size=65, context_length=CONTEXT, n_layers=6, n_heads=6, d_model=192)
+TARGET = GPTConfig(vocab_size=65, context_length=CONTEXT, n_layers=12, n_heads=8, d_model=256)
 DRAFT = GPTConfig(vocab_size=65, context_length=CONTEXT, n_layers=1, n_heads=4, d_model=128)
 STEPS, BATCH, LR = 500, 8, 2e-3
 PROMPT_CHARS, NEW_TOKENS = 16, CONTEXT - 16

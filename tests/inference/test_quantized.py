@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.testing import assert_close
 
+from snippets.inference import quantized
 from snippets.inference.quantized import (Int4Linear, Int8KVCache, Int8Linear, dequantize_int4,
                                           dequantize_int8, quantize_int4, quantize_int8,
                                           quantize_linears)
@@ -54,6 +55,21 @@ def test_the_quantised_product_equals_the_float_product_of_the_dequantised_weigh
     assert_close(layer(x[0, :1]), F.linear(x[0, :1], W, linear.bias.detach()), rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="expected float32 input"):
         layer(x.double())
+
+
+def test_int8_tiles_cover_every_output_column_and_share_one_buffer(monkeypatch):
+    """Tiles of 7 columns (the last one short) give the same product as one tile, and every layer
+    of a quantised model dequantises into the same buffer."""
+    linear = nn.Linear(256, 50)
+    x = torch.randn(4, 256, generator=torch.Generator().manual_seed(5))
+    whole = Int8Linear(linear)(x)
+    monkeypatch.setattr(quantized, "TILE_FLOATS", 7 * 256)
+    layer = Int8Linear(linear)
+    assert_close(layer(x), whole, rtol=1e-5, atol=1e-5)
+    assert layer.buffer.floats.shape == (7 * 256,)  # a tile's floats, not the matrix's
+    model = tiny_gpt()
+    quantize_linears(model, 8)
+    assert len({id(m.buffer) for m in model.modules() if isinstance(m, Int8Linear)}) == 1
 
 
 def tiny_gpt() -> GPT:
