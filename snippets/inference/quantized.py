@@ -5,10 +5,10 @@ is the rate at which weights stream from memory (chapter 5's KV-cache section me
 bytes per weight is then a direct speed-up, provided the product reads the small integers from
 memory and never writes a float copy of the whole matrix back to it. PyTorch's CPU kernels for
 this (aten's _weight_int8pack_mm, _weight_int4pack_mm_for_cpu) stream only about 2.5 GB/s at
-batch 1 on this guide's machine, a tenth of what float32 reaches, so Int8Linear dequantises one
-tile of columns at a time into a small float buffer that stays in the CPU's caches and multiplies
-from there: memory sees one byte a weight, the float traffic stays on chip. int4 keeps aten's
-packed kernel. This module does the quantisation itself, which is the lesson.
+batch 1 on this guide's machine, a tenth of what float32 reaches, so both layers here dequantise
+one tile of output columns at a time into a small float buffer that stays in the CPU's caches and
+multiply from there: memory sees one byte (or half a byte) a weight, the float traffic stays on
+chip. The quantisation itself, and the packing, are written here: they are the lesson.
 The KV cache can shrink the same way: Int8KVCache keeps keys and values as int8 with one scale
 per position and head.
 
@@ -16,8 +16,9 @@ Shape legend: C_out output features, C_in input features, g group size, G = C_in
 """
 
 # --8<-- [start:imports]
+import math
+
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from snippets.layers.attention import KVCache
@@ -82,11 +83,16 @@ class TileBuffer:
     def __init__(self):
         self.floats = torch.empty(0)
 
+    def floats_like(self, *shape: int) -> torch.Tensor:
+        """A float32 view of the buffer of this shape, valid until the next call."""
+        n = math.prod(shape)
+        if self.floats.numel() < n:
+            self.floats = torch.empty(n)
+        return self.floats[:n].view(shape)
+
     def dequantised(self, q: torch.Tensor) -> torch.Tensor:
         """q (int8, any shape) as float32, written into the buffer (valid until the next call)."""
-        if self.floats.numel() < q.numel():
-            self.floats = torch.empty(q.numel(), device=q.device)
-        return self.floats[:q.numel()].view(q.shape).copy_(q)
+        return self.floats_like(*q.shape).copy_(q)
 
 
 class Int8Linear(nn.Module):
@@ -134,28 +140,47 @@ class Int8Linear(nn.Module):
 
 # --8<-- [start:int4_layer]
 class Int4Linear(nn.Module):
-    """nn.Linear with its weight stored as int4 (two a byte), a scale and an offset per group."""
+    """nn.Linear with its weight stored as int4 (two a byte), a scale and an offset per group.
 
-    def __init__(self, linear: nn.Linear, group: int = 128):
+    Within each group of g inputs, byte i holds input i in its low four bits and input i + g/2 in
+    its high four: unpacking a tile writes the two halves of each group into place, so the float
+    tile comes out in the inputs' own order. The product runs group by group (a batched product),
+    because each group has its own scale and offset per output:
+    y = sum over groups of scale · (x_g · q_g) + low · sum(x_g).
+    """
+
+    def __init__(self, linear: nn.Linear, group: int = 128, buffer: TileBuffer | None = None):
         super().__init__()
         W = linear.weight.detach().float()
-        q, scale, low = quantize_int4(W, group)
-        C_out = W.shape[0]
-        rows = -C_out % 16  # the packed kernel works on 16 output rows at a time: pad with zeros
-        q = F.pad(q, (0, 0, 0, rows))
-        scale, low = F.pad(scale, (0, 0, 0, rows), value=1.0), F.pad(low, (0, 0, 0, rows))
-        # the kernel's convention is w = (q - 8) · scale + zero, so zero = low + 8 · scale
-        self.register_buffer("packed", torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1))
-        self.register_buffer("scale_and_zero", torch.stack([scale, low + 8 * scale], dim=-1)
-                             .transpose(0, 1).contiguous())          # (G, C_out padded, 2)
-        self.group, self.out_features, self.in_features = group, C_out, W.shape[1]
+        q, scale, low = quantize_int4(W, group)                    # (C_out, C_in), (C_out, G) x 2
+        if group % 2:
+            raise ValueError(f"group={group} must be even: two inputs share a byte")
+        C_out, C_in = W.shape
+        G = C_in // group
+        q_t = q.t().reshape(G, 2, group // 2, C_out)               # input-major, each group halved
+        self.register_buffer("packed", (q_t[:, 0] | q_t[:, 1] << 4).to(torch.uint8))  # (G, g/2, C_out)
+        self.register_buffer("scale_t", scale.t().contiguous())    # (G, C_out)
+        self.register_buffer("low_t", low.t().contiguous())        # (G, C_out)
+        self.group, self.out_features, self.in_features = group, C_out, C_in
+        self.buffer = buffer or TileBuffer()
         self.bias = None if linear.bias is None else nn.Parameter(linear.bias.detach().float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_float32(x, self.in_features)
-        y = torch.ops.aten._weight_int4pack_mm_for_cpu(x.reshape(-1, self.in_features), self.packed,
-                                                       self.group, self.scale_and_zero)
-        y = y[:, :self.out_features].reshape(*x.shape[:-1], self.out_features)
+        rows = x.reshape(-1, self.in_features)                                 # (M, C_in)
+        G, g = self.in_features // self.group, self.group
+        x_g = rows.reshape(-1, G, g).transpose(0, 1)                           # (G, M, g)
+        x_sums = x_g.sum(-1).t()                                               # (M, G)
+        width = max(1, TILE_FLOATS // self.in_features)                        # columns a tile
+        y = torch.empty(rows.shape[0], self.out_features)                      # (M, C_out)
+        for j in range(0, self.out_features, width):
+            half = self.packed[:, :, j:j + width]                              # (G, g/2, n)
+            q = self.buffer.floats_like(G, g, half.shape[-1])                  # (G, g, n)
+            q[:, :g // 2].copy_(half & 15)                                     # inputs 0 .. g/2 - 1
+            q[:, g // 2:].copy_(half >> 4)                                     # inputs g/2 .. g - 1
+            per_group = torch.bmm(x_g, q) * self.scale_t[:, None, j:j + width]  # (G, M, n)
+            y[:, j:j + width] = per_group.sum(0) + x_sums @ self.low_t[:, j:j + width]
+        y = y.reshape(*x.shape[:-1], self.out_features)
         return y if self.bias is None else y + self.bias
 # --8<-- [end:int4_layer]
 
@@ -176,7 +201,7 @@ def quantize_linears(model: nn.Module, bits: int, group: int = 128,
         for name, child in parent.named_children():
             if isinstance(child, nn.Linear):
                 setattr(parent, name, Int8Linear(child, activations, buffer) if bits == 8
-                        else Int4Linear(child, group))
+                        else Int4Linear(child, group, buffer))
                 replaced += 1
     return replaced
 # --8<-- [end:replace]

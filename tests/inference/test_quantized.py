@@ -43,7 +43,7 @@ def test_int4_rounds_each_weight_to_within_half_a_step_of_its_group():
 
 @pytest.mark.parametrize("bits", [8, 4])
 def test_the_quantised_product_equals_the_float_product_of_the_dequantised_weights(bits):
-    linear = nn.Linear(256, 50)  # 50 output rows: the int4 kernel's 16-row tiles need padding
+    linear = nn.Linear(256, 50)
     with torch.no_grad():
         linear.weight.copy_(weights())
     x = torch.randn(3, 5, 256, generator=torch.Generator().manual_seed(1))
@@ -57,19 +57,31 @@ def test_the_quantised_product_equals_the_float_product_of_the_dequantised_weigh
         layer(x.double())
 
 
-def test_int8_tiles_cover_every_output_column_and_share_one_buffer(monkeypatch):
+@pytest.mark.parametrize("bits", [8, 4])
+def test_tiles_cover_every_output_column_and_a_model_shares_one_buffer(bits, monkeypatch):
     """Tiles of 7 columns (the last one short) give the same product as one tile, and every layer
     of a quantised model dequantises into the same buffer."""
     linear = nn.Linear(256, 50)
     x = torch.randn(4, 256, generator=torch.Generator().manual_seed(5))
-    whole = Int8Linear(linear)(x)
+    make = (lambda: Int8Linear(linear)) if bits == 8 else (lambda: Int4Linear(linear, group=64))
+    whole = make()(x)
     monkeypatch.setattr(quantized, "TILE_FLOATS", 7 * 256)
-    layer = Int8Linear(linear)
+    layer = make()
     assert_close(layer(x), whole, rtol=1e-5, atol=1e-5)
     assert layer.buffer.floats.shape == (7 * 256,)  # a tile's floats, not the matrix's
     model = tiny_gpt()
-    quantize_linears(model, 8)
-    assert len({id(m.buffer) for m in model.modules() if isinstance(m, Int8Linear)}) == 1
+    quantize_linears(model, bits)
+    layers = [m for m in model.modules() if isinstance(m, (Int8Linear, Int4Linear))]
+    assert len(layers) == 13 and len({id(m.buffer) for m in layers}) == 1
+
+
+def test_int4_packs_two_inputs_a_byte():
+    layer = Int4Linear(nn.Linear(256, 50), group=64)
+    assert layer.packed.dtype == torch.uint8 and layer.packed.numel() == 256 * 50 // 2
+    with pytest.raises(ValueError, match="group=100 must be >= 1 and divide C_in=252"):
+        Int4Linear(nn.Linear(252, 5), group=100)
+    with pytest.raises(ValueError, match="group=7 must be even"):
+        Int4Linear(nn.Linear(252, 5), group=7)
 
 
 def tiny_gpt() -> GPT:
