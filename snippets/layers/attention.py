@@ -213,12 +213,13 @@ class MultiHeadAttention(nn.Module):
             else:
                 out = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=p)
         else:
+            given = mask is not None
             if is_causal:  # queries after a cache sit at the end: shift the diagonal
                 keep = causal_mask(T_q, T_k).to(x.device)
                 mask = keep if mask is None else (
                     _as_additive(keep, q.new_zeros(())) + _as_additive(mask, q.new_zeros(())))
-            if mask is not None:  # both kernels refuse a query with nothing to attend to
-                _check_every_query_sees_a_key(mask)
+            if given:  # both kernels refuse a query with nothing to attend to (the causal
+                _check_every_query_sees_a_key(mask)  # mask alone keeps each query's own key)
             if self.impl == "ours":
                 out, _ = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=p)
             else:
