@@ -155,7 +155,8 @@ def main() -> None:
         print(f"gamma {gamma}: acceptance {alpha:.2f}, speed-up {pairs.ratio:.2f}x", flush=True)
     watch.stop()
     best = max(rows, key=lambda r: r["speedup"])
-    record = {"models": models, "cost_ratio_c": c, "new_tokens": NEW_TOKENS, "rows": rows,
+    record = {"models": models, "configs": {"target": dataclasses.asdict(TARGET),
+                                            "draft": dataclasses.asdict(DRAFT)}, "cost_ratio_c": c, "new_tokens": NEW_TOKENS, "rows": rows,
               "best": {"gamma": best["gamma"], "speedup": best["speedup"]}, "goal_speedup": 1.5,
               "load": watch.as_dict(), "load_line": watch.line(), "machine": machine(),
               "sample": tokenizer.decode(plain[0][0].tolist())}

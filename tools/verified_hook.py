@@ -321,7 +321,9 @@ def read_speculative(path: Path, source: str) -> list[Row]:
     best = max(rows, key=lambda r: r["speedup"])
     same = sum(r["same_tokens"] for r in rows)
     runs = sum(r["prompts"] for r in rows)
-    return [Row("Greedy speculative decoding over plain decoding, 1-layer draft for a 6-layer target, best γ",
+    layers = data["configs"]["draft"]["n_layers"], data["configs"]["target"]["n_layers"]
+    return [Row(f"Greedy speculative decoding over plain decoding, {layers[0]}-layer draft for a "
+                f"{layers[1]}-layer target, best γ",
                 f"{best['speedup']:.2f}x at γ = {best['gamma']}, same tokens in {same} of {runs} runs{busy}",
                 f"≥ {data['goal_speedup']:.2f}x, identical tokens",
                 best["speedup"] >= data["goal_speedup"] and same == runs, source, "", machine, python, torch)]
@@ -368,7 +370,8 @@ def read_quantized(path: Path, source: str) -> list[Row]:
     base = data["quality"]["val_loss"]["float32"]
     for label, loss in data["quality"]["val_loss"].items():
         if label != "float32":
-            rows.append(Row(f"Held-out loss change, {label}, 6-layer character model",
+            rows.append(Row(f"Held-out loss change, {label}, "
+                            f"{data['quality']['model']['layers']}-layer character model",
                             f"{loss - base:+.4f} nats/char", "", None, source, "", machine, python,
                             torch))
     return rows
