@@ -188,7 +188,8 @@ def test_a_figure_shown_smaller_opens_at_full_size_by_keyboard_and_click(reader,
       const style = getComputedStyle(img);
       return img.getBoundingClientRect().width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
     }"""
-    for open_it in (lambda: (frame.focus(), page.keyboard.press("Enter")), lambda: frame.click()):
+    for open_it in (lambda: (frame.focus(), page.keyboard.press("Enter")),
+                    lambda: (frame.focus(), page.keyboard.press(" ")), lambda: frame.click()):
         open_it()
         page.wait_for_selector("dialog.diagram-zoom[open] img.figure-zoom")
         shown = page.evaluate(full)
