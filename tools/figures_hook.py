@@ -113,8 +113,7 @@ def framed(tag: str, legibility: Legibility) -> str:
     shown = min(width, int(given[1])) if given else width
     tag = re.sub(r'\s(?:width|height)="[^"]*"', "", tag)
     tag = tag.replace("<img", f'<img width="{width}" height="{height}"', 1)
-    style = f"--figure-width: {shown}; --figure-height: {round(height * shown / width)}; " \
-            f"--figure-legible: {legibility.legible_px}"
+    style = f"--figure-width: {shown}; --figure-legible: {legibility.legible_px}"
     return f'<span class="figure"><span class="figure__frame" style="{style}">{tag}</span></span>'
 
 
