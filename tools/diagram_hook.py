@@ -63,6 +63,8 @@ def escape_sources(markdown: str) -> str:
 CHAR, WRAP, LINE = 8.6, 200, 24
 PAD_X, PAD_Y = 60, 30
 NODE_GAP, RANK_GAP, MARGIN, SKIP = 50, 62, 8, 90
+CLUSTER_X, CLUSTER_Y = 52, 82  # a subgraph's box around its nodes: padding, and its title's line
+SUBGRAPH = re.compile(r'\s*subgraph\s+(?P<id>[A-Za-z_][\w-]*)\s*(?:\[\s*"?(?P<title>[^"\]]*)"?\s*\])?')
 NODE = re.compile(r"""(?P<id>[A-Za-z_][\w-]*)\s*(?P<open>\(\(|\(\[|\[\[|\[\(|\{\{|\[|\(|\{|>)\s*
                       (?:"(?P<quoted>[^"]*)"|(?P<bare>[^\]\)\}"]*))""", re.X)
 
@@ -74,9 +76,38 @@ def label_box(text: str) -> tuple[float, float]:
     return min(max(widths), WRAP) + PAD_X, lines * LINE + PAD_Y
 
 
+def collapse_subgraphs(lines: list[str]) -> tuple[list[str], dict[str, tuple[float, float]]]:
+    """The lines outside the top-level subgraphs that set their own `direction`, and the size of
+    each such subgraph: Mermaid draws it as a box of its own (when only the subgraph itself is
+    linked), laid out as one node of the whole. Other subgraphs' nodes are ranked with the rest."""
+    kept: list[str] = []
+    boxes: dict[str, tuple[float, float]] = {}
+    index = 0
+    while index < len(lines):
+        start = SUBGRAPH.match(lines[index])
+        if start is None:
+            kept.append(lines[index])
+            index += 1
+            continue
+        depth, end = 1, index + 1
+        while end < len(lines) and depth:
+            depth += 1 if SUBGRAPH.match(lines[end]) else -1 if re.match(r"\s*end\s*$", lines[end]) else 0
+            end += 1
+        body = lines[index + 1:end - 1]
+        direction = next((line.split()[1] for line in body if re.match(r"\s*direction\s+\w+", line)), None)
+        if direction is None:
+            kept += body
+        else:
+            width, height = flowchart_size(body, across=direction in {"LR", "RL"})
+            title = len(start["title"] or start["id"]) * CHAR
+            boxes[start["id"]] = max(width, title) + CLUSTER_X, height + CLUSTER_Y
+        index = end
+    return kept, boxes
+
+
 def flowchart_size(lines: list[str], across: bool) -> tuple[float, float]:
     """(width, height) of a flowchart: ranks by longest path, nodes side by side in a rank."""
-    boxes: dict[str, tuple[float, float]] = {}
+    lines, boxes = collapse_subgraphs(lines)
     edges: list[tuple[str, str]] = []
     edge_labels: list[str] = []
     for line in lines:

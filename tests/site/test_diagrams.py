@@ -136,6 +136,13 @@ def test_the_size_estimate_follows_the_layout():
     wrapped = estimate_size('flowchart TB\n  A["a label long enough to wrap onto a second and third line"]')
     assert wrapped[1] > estimate_size('flowchart TB\n  A["short"]')[1] + 30
     assert estimate_size(f"{NATURAL_SIZE}\nflowchart TB\n{chain}") == (tall_w, tall_h)
+    # Subgraphs that set their own direction, linked only to each other: drawn side by side.
+    column = "\n".join(f"    N{i}[\"step {i}\"] --> N{i + 1}[\"step {i + 1}\"]" for i in range(3))
+    one_w, one_h = estimate_size(f"flowchart TB\n{column}")
+    two = "".join(f"  subgraph S{j}[\"part {j}\"]\n    direction TB\n{column.replace('N', f'P{j}')}\n  end\n"
+                  for j in range(2))
+    two_w, two_h = estimate_size(f"flowchart LR\n{two}  S0 --> S1")
+    assert 2 * one_w < two_w < 4 * one_w and one_h < two_h < one_h + 150
 
 
 def test_every_diagram_is_drawn_by_the_plugin_and_loaded_asynchronously():
