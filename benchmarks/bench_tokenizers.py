@@ -33,8 +33,8 @@ WIDTH = 100      # the page shows the report in a code column about 115 characte
 
 def wrapped(line: str) -> list[str]:
     """A report line cut to fit WIDTH after a "; " (after a ", " where a clause is longer),
-    continuation lines indented by two more spaces."""
-    indent = " " * (len(line) - len(line.lstrip()) + 2)
+    continuation lines indented by four more spaces (a pairs line below its line, by two)."""
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
     out = [line]
     while len(rest := out[-1]) > WIDTH:
         cut = rest.rfind("; ", len(indent), WIDTH)

@@ -14,7 +14,7 @@ def rejoined(parts: list[str]) -> str:
 def test_a_long_line_is_cut_after_a_semicolon_first_and_loses_nothing():
     line = "ours 2.16 MB/s against tokenizers, on " + "x" * 40 + " chunks: 1.73 MB/s; same ids: True"
     parts = wrapped(line)
-    assert parts == [line[:line.index("; ") + 1], "  same ids: True"]
+    assert parts == [line[:line.index("; ") + 1], "    same ids: True"]
     assert rejoined(parts) == line
 
 
@@ -22,7 +22,7 @@ def test_a_clause_longer_than_the_width_is_cut_after_a_comma_and_indented_below_
     line = "  pairs, " + ", ".join(f"run {k} {k / 7:.3f} s" for k in range(12))
     parts = wrapped(line)
     assert len(parts) > 1 and all(len(part) <= WIDTH for part in parts)
-    assert all(part.startswith("    ") for part in parts[1:])
+    assert all(part.startswith(" " * 6) and part[6] != " " for part in parts[1:])
     assert rejoined(parts) == line
 
 
