@@ -28,6 +28,22 @@ VOCAB = 512
 SLICE = 25_000   # characters the naive trainer sees (about 10 s a run on a quiet core)
 PAIRS = 3
 GOAL_MB_S = 2.0  # issue 17: our encoder, GPT-4 split, tiny Shakespeare
+WIDTH = 100      # the page shows the report in a code column about 115 characters wide
+
+
+def wrapped(line: str) -> list[str]:
+    """A report line cut to fit WIDTH after a "; " (after a ", " where a clause is longer),
+    continuation lines indented by four more spaces (a pairs line below its line, by two)."""
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    out = [line]
+    while len(rest := out[-1]) > WIDTH:
+        cut = rest.rfind("; ", len(indent), WIDTH)
+        if cut < 0:
+            cut = rest.rfind(", ", len(indent), WIDTH)
+        if cut < 0:
+            break
+        out[-1:] = [rest[:cut + 1], indent + rest[cut + 2:]]
+    return out
 
 
 def hf_trained(text: str) -> Tokenizer:
@@ -65,11 +81,12 @@ def main() -> None:
                     "versions": {"tokenizers": version("tokenizers"), "tiktoken": version("tiktoken")}}
 
     def report(line: str) -> None:  # printed now, and written for the page to include
-        print(line, flush=True)
-        lines.append(line)
+        for part in wrapped(line):
+            print(part, flush=True)
+            lines.append(part)
 
     def times(p: Pairs, a: str, b: str) -> str:
-        return "; ".join(f"{a} {x:.3f} s / {b} {y:.3f} s" for x, y in zip(p.a, p.b))
+        return f"{a} / {b}: " + "; ".join(f"{x:.3f} / {y:.3f} s" for x, y in zip(p.a, p.b))
 
     # ---- trainers -------------------------------------------------------------------------
     part = text[:SLICE]
@@ -77,13 +94,13 @@ def main() -> None:
     p = interleaved(lambda: train_naive(part, VOCAB), lambda: train_fast(part, VOCAB), PAIRS)
     report(f"trainer, first {SLICE:,} characters, V = {VOCAB}: naive {p.median_a:.2f} s, fast "
            f"{p.median_b:.3f} s (medians), naive/fast {p.ratio:.1f}x, identical merges: {same_merges}")
-    report(f"  pairs: {times(p, 'naive', 'fast')}")
+    report(f"  pairs, {times(p, 'naive', 'fast')}")
     record["trainer_slice"] = {"chars": SLICE, **p.as_dict(), "identical_merges": same_merges}
 
     p = interleaved(lambda: train_fast(text, VOCAB), lambda: hf_trained(text), PAIRS)
     report(f"trainer, whole corpus ({mb:.2f} MB), V = {VOCAB}, GPT-2 split: ours {p.median_a:.2f} s, "
            f"tokenizers {p.median_b:.2f} s, ours/tokenizers {p.ratio:.1f}x")
-    report(f"  pairs: {times(p, 'ours', 'tokenizers')}")
+    report(f"  pairs, {times(p, 'ours', 'tokenizers')}")
     record["trainer_corpus"] = p.as_dict()
 
     # ---- encoding, GPT-4 split -------------------------------------------------------------
@@ -121,13 +138,13 @@ def main() -> None:
     regex_mb_s, ours_mb_s = speed(p.median_a), speed(p.median_b)
     report(f"regex pass alone: {regex_mb_s:.2f} MB/s; ours, memoised: {ours_mb_s:.2f} MB/s; "
            f"the regex pass is {p.ratio:.0%} of our encoding time")
-    report(f"  pairs: {times(p, 'regex', 'ours')}")
+    report(f"  pairs, {times(p, 'regex', 'ours')}")
     record["encoding"]["regex_vs_ours"] = {**p.as_dict(), "regex_mb_s": regex_mb_s, "ours_mb_s": ours_mb_s}
 
     p = interleaved(lambda: plain.encode(text), memoised, PAIRS)
     report(f"ours, every pre-token merged afresh: {speed(p.median_a):.2f} MB/s; memoised "
            f"{speed(p.median_b):.2f} MB/s; memo speed-up {p.ratio:.1f}x, same ids: {same['unmemoised']}")
-    report(f"  pairs: {times(p, 'plain', 'memoised')}")
+    report(f"  pairs, {times(p, 'plain', 'memoised')}")
     record["encoding"]["plain_vs_memoised"] = {**p.as_dict(), "plain_mb_s": speed(p.median_a),
                                                "memoised_mb_s": speed(p.median_b)}
 
@@ -143,7 +160,7 @@ def main() -> None:
         ours_runs.append(speed(p.median_a))
         report(f"ours {speed(p.median_a):.2f} MB/s against {how}: {speed(p.median_b):.2f} MB/s; "
                f"{name}/ours speed {p.ratio:.2f}x, same ids: {same[name]}")
-        report(f"  pairs: {times(p, 'ours', name)}")
+        report(f"  pairs, {times(p, 'ours', name)}")
         record["encoding"][name] = {**p.as_dict(), "ours_mb_s": speed(p.median_a),
                                     "reference_mb_s": speed(p.median_b), "how": how}
 
@@ -157,8 +174,8 @@ def main() -> None:
     watch.stop()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     report(machine() + f", CPU {platform.processor() or 'not reported'}; run {stamp}")
-    report(watch.line().replace("**", "") + f" (all three averages at the start: {load_start}; "
-           f"at the end: {load_average()})")
+    report(watch.line().replace("**", ""))
+    report(f"  (all three averages at the start: {load_start}; at the end: {load_average()})")
     record.update(date=stamp, machine=machine(), load=watch.as_dict(), load_start=load_start, load_end=load_average())
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "tokenizers.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")

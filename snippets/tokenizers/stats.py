@@ -47,7 +47,8 @@ SAMPLE_SENTENCES = {
     "Japanese": "今日は天気が良いので、友達と一緒に公園を散歩します。",
 }
 
-def tokens_per_char(encode: Callable[[str], list[int]], sentences: dict[str, str] = SAMPLE_SENTENCES) -> dict[str, float]:
+def tokens_per_char(encode: Callable[[str], list[int]],
+                    sentences: dict[str, str] = SAMPLE_SENTENCES) -> dict[str, float]:
     """Tokens per character of each sentence: the cost of the same meaning in each language."""
     return {lang: len(encode(s)) / len(s) for lang, s in sentences.items()}
 # --8<-- [end:token_tax]

@@ -113,12 +113,18 @@ MEASURE_DIAGRAMS = """() => {
   return out;
 }"""
 
+# Every visible code block's overflow (the longest line of each block that scrolls sideways, its
+# first 60 characters) and the blocks whose first line runs under the copy button.
 CODE_BLOCKS = """() => {
   const blocks = [...document.querySelectorAll(".md-content pre > code")].filter((c) => c.offsetParent);
-  let scrolling = 0;
+  const scrolling = [];
   const covered = [];
   for (const code of blocks) {
-    if (code.scrollWidth > code.clientWidth + 1) scrolling += 1;
+    if (code.scrollWidth > code.clientWidth + 1) {
+      const lines = code.textContent.split("\\n");
+      const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), "");
+      scrolling.push(longest.trim().slice(0, 60));
+    }
     const button = code.parentElement.querySelector(".md-clipboard");
     if (!button || !button.offsetParent) continue;
     const b = button.getBoundingClientRect();
@@ -530,12 +536,38 @@ LOOSE_TABLES = """() => [...document.querySelectorAll(".md-content table:not([cl
 MAX_SCREENS = 25  # a chapter is an overview and short section pages (d2l's run 5-10 screens)
 
 
+# Code blocks allowed to scroll sideways at 1280 px (a code line holds about 115 characters), as the
+# test reports them: "/page/: the first 60 characters of the block's longest line". No block needs
+# to be wide by nature: chapters 1 to 6, the landing page and the drill have none here. The entries
+# are pages of chapters 7 to 9 that another branch (s11_ver) rewraps; the test fails on an entry
+# that no longer scrolls, so merging that branch means deleting the entries it fixed.
+WIDE_CODE_ALLOWED: frozenset[str] = frozenset({
+    # chapter 7, word embeddings
+    "/word_embeddings_and_vector_representations/chunking-and-rag/: sentient = \"Even though I'm a construct I do have a subjecti",
+    "/word_embeddings_and_vector_representations/chunking-and-rag/: for prediction in (\"artificial intelligence is the branch of",
+    "/word_embeddings_and_vector_representations/compressed-vectors/: print(\"error within half a step everywhere:\", bool((np.abs(s",
+    "/word_embeddings_and_vector_representations/contextual-and-sentence/: print(f\"tau {tau}: InfoNCE {float(ours):.4f}, equal to Multi",
+    "/word_embeddings_and_vector_representations/glove-fasttext/: np.round(glove_weight(torch.tensor([1.0, 10.0, 50.0, 100.0, ",
+    "/word_embeddings_and_vector_representations/matryoshka-and-training/: print(f\"full vectors:   {info_nce(q_toy, d_toy):.4f} rotated",
+    "/word_embeddings_and_vector_representations/matryoshka-and-training/: raise ValueError(f\"need (n, C) question and answer vectors o",
+    "/word_embeddings_and_vector_representations/reranking/: scores.append(model(*pair_batch(tokenizer, [queries[i] for i",
+    "/word_embeddings_and_vector_representations/reranking/: f\"MaxSim {ce_run['ms_per_query']['bi-encoder, then MaxSim']:",
+    "/word_embeddings_and_vector_representations/retrieval/: print(f\"HNSW ef={ef:3}: recall@10 {recall(found):.2f}, {grap",
+    "/word_embeddings_and_vector_representations/retrieval/: theirs = pytrec_eval.RelevanceEvaluator({\"q\": qrels}, {\"reca",
+    # chapter 8, fine-tuning
+    "/fine_tuning_transformers/preference-and-sft-data/: <|system|>be brief<|end|><|user|>capital of france?<|end|><|",
+    # chapter 9, the mini transformer
+    "/building_mini_transformer/results-and-scale/: $ torchrun --standalone --nproc_per_node 8 -m snippets train",
+    "/building_mini_transformer/training-at-scale/: shakespeare-char: 804,096 parameters, 4,922,112 FLOPs per to",
+})
+
+
 def test_code_blocks_fit_and_the_copy_button_covers_no_code_and_pages_stay_short(browser, base_url):
-    """One visit per page at 1280x800: code fits beside the copy button, no table frame is wider
-    than its columns, and no page is taller than MAX_SCREENS (diagram frames are reserved before
-    Mermaid draws, so the height is final)."""
-    blocks = scrolling = 0
-    covered, tall, loose = [], {}, []
+    """One visit per page at 1280x800: code fits beside the copy button (no block scrolls sideways
+    but those in WIDE_CODE_ALLOWED), no table frame is wider than its columns, and no page is taller
+    than MAX_SCREENS (diagram frames are reserved before Mermaid draws, so the height is final)."""
+    blocks = 0
+    scrolling, covered, tall, loose = [], [], {}, []
     for path in site_pages():
         if path.startswith("labs/"):
             continue
@@ -556,11 +588,14 @@ def test_code_blocks_fit_and_the_copy_button_covers_no_code_and_pages_stay_short
         finally:
             visit.close()
         blocks += found["blocks"]
-        scrolling += found["scrolling"]
+        scrolling += [f"/{path}: {line}" for line in found["scrolling"]]
         covered += [f"/{path}: {line}" for line in found["covered"]]
     assert blocks > 100
     assert covered == [], f"the copy button covers code in {len(covered)} blocks: {covered[:5]}"
-    assert scrolling <= 0.10 * blocks, f"{scrolling} of {blocks} code blocks scroll sideways at 1280 px"
+    wide = [block for block in scrolling if block not in WIDE_CODE_ALLOWED]
+    assert wide == [], f"{len(wide)} of {blocks} code blocks scroll sideways at 1280 px: {wide}"
+    fitted = sorted(WIDE_CODE_ALLOWED - set(scrolling))
+    assert fitted == [], f"these allowed blocks fit now, remove them from WIDE_CODE_ALLOWED: {fitted}"
     assert tall == {}, f"pages taller than {MAX_SCREENS} screens at 1280x800: {tall}"
     assert loose == [], f"{len(loose)} tables drawn wider than their columns: {loose[:5]}"
 
