@@ -263,31 +263,54 @@ def best_of(sweep: dict[float, float]) -> tuple[float | None, float | None, str]
     return best, sweep[best], where
 
 
-def write(name: str, results: dict, load_before: str, load_after: str, loads: list[str],
-          task: str, head: str, rounds: int) -> None:
-    """results/<name>.md (the table the page includes, the sweeps, the protocol) and .json."""
-    rows = ["| Method | Trainable | ms / step | Measured peak MiB | Peak, malloc fixed MiB "
-            "| Grads MiB | AdamW state MiB | Saved activations MiB | Parts sum MiB | Best lr "
-            "| Test accuracy |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+def tables(results: dict) -> list[str]:
+    """The tables the page includes: what each method costs and reaches, then the memory of a
+    step (two tables of a few columns each, so that both fit the page's column), then the sweeps."""
+    rows = ["| Method | Trainable parameters | ms / step | Best lr | Test accuracy |",
+            "|---|---:|---:|---:|---:|"]
+    memory = ["Memory of a training step, measured, then counted (parts sum = gradients + AdamW "
+              "state + saved activations):", "",
+              "| Method | Measured peak MiB | Peak, malloc fixed MiB | Grads MiB | AdamW state MiB "
+              "| Saved activations MiB | Parts sum MiB |", "|---|---:|---:|---:|---:|---:|---:|"]
     for method, r in results.items():
         lr, acc, _ = best_of(r["sweep"])
         parts = (None if r["grads"] is None else r["grads"] + r["adam"] + r["activations"])
         rows.append(f"| {method} | {r['trainable'] or 0:,} | {r['ms_per_step']:.0f} | "
-                    f"{mib(r['peak_above'])} | {mib(r['peak_above_fixed_malloc'])} | "
-                    f"{mib(r['grads'])} | {mib(r['adam'])} | "
-                    f"{mib(r['activations'])} | {mib(parts)} | "
                     + ("not run | not run |" if lr is None else f"{lr:g} | {acc:.1%} |"))
+        memory.append(f"| {method} | {mib(r['peak_above'])} | {mib(r['peak_above_fixed_malloc'])} | "
+                      f"{mib(r['grads'])} | {mib(r['adam'])} | {mib(r['activations'])} | {mib(parts)} |")
     sweep_rows = ["| Method | Steps | Learning rate | Test accuracy |", "|---|---:|---:|---:|"]
     for method, r in results.items():
         for lr, acc in sorted(r["sweep"].items()):
             sweep_rows.append(f"| {method} | {r['steps']} | {lr:g} | {acc:.1%} |")
     ends = [f"{method} ({best_of(r['sweep'])[2]})" for method, r in results.items()]
+    return rows + [""] + memory + ["", "Learning-rate sweeps (test accuracy of each run):", ""] + sweep_rows + [
+        "", f"Where each best rate sits in its grid: {'; '.join(ends)}."]
+
+
+def rewrite_tables(name: str) -> None:
+    """Rewrite results/<name>.md's tables from results/<name>.json, keeping its protocol
+    paragraph (the run's loads and machine, which the .json does not hold): for a change of
+    layout without running the benchmark again."""
+    results = json.loads((RESULTS / f"{name}.json").read_text())
+    for r in results.values():  # JSON keeps the rates as strings
+        r["sweep"] = {float(lr): acc for lr, acc in r["sweep"].items()}
+    protocol = [line for line in (RESULTS / f"{name}.md").read_text().splitlines()
+                if line.startswith("Task: ")]
+    if len(protocol) != 1:
+        raise ValueError(f"results/{name}.md: expected one protocol paragraph starting 'Task: ', "
+                         f"found {len(protocol)}")
+    write_markdown(f"{name}.md", tables(results) + [""] + protocol)
+
+
+def write(name: str, results: dict, load_before: str, load_after: str, loads: list[str],
+          task: str, head: str, rounds: int) -> None:
+    """results/<name>.md (the tables the page includes, the sweeps, the protocol) and .json."""
     first = next(iter(results.values()))
     all_loads = [load_before, load_after, *loads]
     highest = max(float(x) for load in all_loads for x in load.split(" / "))
-    lines = rows + ["", "Learning-rate sweeps (test accuracy of each run):", ""] + sweep_rows + [
-        "", f"Where each best rate sits in its grid: {'; '.join(ends)}.", "",
-        f"Task: comedy or history, {task}, test plays {', '.join(sorted(TEST_PLAYS))} held out. "
+    lines = tables(results) + [
+        "", f"Task: comedy or history, {task}, test plays {', '.join(sorted(TEST_PLAYS))} held out. "
         f"Full and LoRA: {first['steps']} steps of batch {BATCH}; {head} steps on cached "
         f"features; a rate missing from a sweep was not run in the time the benchmark had. "
         f"Weights: {mib(first['weights'])} MiB, loaded before the measurement. "

@@ -18,6 +18,7 @@ def documented_commands() -> list[tuple[str, str]]:
     for doc in DOCUMENTS:
         text = (ROOT / doc).read_text(encoding="utf-8")
         for block in re.findall(r"```console\n(.*?)```", text, re.S):
+            block = re.sub(r"\\\n\s*", " ", block)  # a command continued with a backslash
             for line in block.splitlines():
                 line = line.removeprefix("$ ").strip()
                 if re.match(r"(python|torchrun)\b.*-m snippets\b", line):

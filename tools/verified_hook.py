@@ -7,7 +7,8 @@ the versions of the libraries compared against). Each row gives the goal the sit
 whether the run met it, the machine, Python, torch and cross-check library versions, the date
 and the page that discusses it. The page states the environment most rows share once, at the
 top (a row that differs says so), then the rows with a goal, then chapter by chapter how many
-goals it met and the measurements its pages report without a goal.
+goals it met and, folded (a <details> per chapter, closed), the measurements its pages report
+without a goal.
 
 Every results file a page includes (a `--8<-- "results/..."` line) must have rows here:
 READERS below says how each one is read. A file that cannot be read as expected is logged as
@@ -110,14 +111,15 @@ def machine_line(text: str, source: str) -> tuple[str, str, str]:
     return f"{match.group(1)}, {match.group(2)} cores", match.group(3), match.group(4).rstrip(".")
 
 
-def table(text: str, source: str) -> list[dict[str, str]]:
-    """The first Markdown pipe table in text, one dict per row keyed by header (bold removed)."""
+def table(text: str, source: str, index: int = 0) -> list[dict[str, str]]:
+    """The first (or the index-th) Markdown pipe table in text, one dict per row keyed by header
+    (bold removed)."""
     lines = [line.strip() for line in text.splitlines()]
-    start = next((i for i, line in enumerate(lines[:-1])
-                  if line.startswith("|") and re.fullmatch(r"\|?(\s*:?-+:?\s*\|)+\s*:?-*:?\s*", lines[i + 1])),
-                 None)
-    if start is None:
-        raise ResultsError(f"{source}: no table")
+    starts = [i for i, line in enumerate(lines[:-1])
+              if line.startswith("|") and re.fullmatch(r"\|?(\s*:?-+:?\s*\|)+\s*:?-*:?\s*", lines[i + 1])]
+    if len(starts) <= index:
+        raise ResultsError(f"{source}: no table" if index == 0 else f"{source}: no table number {index + 1}")
+    start = starts[index]
 
     def cells(line: str) -> list[str]:
         return [c.strip().replace("**", "") for c in line.strip("|").split("|")]
@@ -387,12 +389,14 @@ def not_yet(source: str) -> list[Row]:
                 "a benchmark run", False, source, "", "—", "—", "—", "")]
 
 
-def every_row(label: str | None = None, columns: list[str] | None = None, against: str = ""):
+def every_row(label: str | None = None, columns: list[str] | None = None, against: str = "",
+              tables: int = 1):
     """A reader that lists each row of the file's first table (no goal stated).
 
     For a results file whose page states its numbers without a goal: each row becomes one
     measurement, named by its `label` column (default: the first), valued by `columns`
-    (default: all the others)."""
+    (default: all the others). tables > 1: the file splits its rows' columns over its first
+    tables (so that each fits the page), joined here by the label column."""
     def read(path: Path, source: str) -> list[Row]:
         text = path.read_text(encoding="utf-8")
         if placeholder(text):
@@ -405,6 +409,11 @@ def every_row(label: str | None = None, columns: list[str] | None = None, agains
         if not found:
             raise ResultsError(f"{source}: the table has no rows")
         name = label or next(iter(found[0]))
+        for more in (table(text, source, i) for i in range(1, tables)):
+            if [row.get(name) for row in more] != [row[name] for row in found]:
+                raise ResultsError(f"{source}: its tables do not list the same {name!r} rows; "
+                                   "update its reader")
+            found = [row | extra for row, extra in zip(found, more)]
         wanted = columns or [c for c in found[0] if c != name]
         missing = [c for c in wanted + [name] if c not in found[0]]
         if missing:
@@ -557,8 +566,8 @@ READERS = {
     "results/embeddings_methods.md": every_row(),
     "results/embeddings_optimizers.md": every_row(),
     "results/embeddings_word2vec.md": every_row(),
-    "results/finetune_cost.md": every_row(),
-    "results/finetune_cost_gpt.md": every_row(),
+    "results/finetune_cost.md": every_row(tables=2),
+    "results/finetune_cost_gpt.md": every_row(tables=2),
     "results/finetune_dpo.md": every_row(),
     "results/finetune_forgetting.md": every_row(),
     "results/finetune_validation.md": every_row(),
@@ -797,8 +806,18 @@ def page_markdown(rows: list[Row], titles: dict[str, str],
                       f"goal{'s' if len(stated) != 1 else ''} met (in [the table of goals](#stated-goals))"
                       + ("; the measurements its pages report without a goal:" if others else "."), ""]
         if others:
-            lines += measurements_table(others, usual, titles)
+            # folded, so that a phone shows the chapters at a glance; a link to the group's id
+            # opens it (Material opens a closed <details> that holds the link's target)
+            lines += [f'<details class="verified-group" id="{group_id(entry)}" markdown>',
+                      f"<summary>{len(others)} measurement{'s' if len(others) != 1 else ''} "
+                      "reported without a goal</summary>", "",
+                      *measurements_table(others, usual, titles), "</details>", ""]
     return "\n".join(lines) + "\n"
+
+
+def group_id(entry: str) -> str:
+    """The id of a chapter's folded group of rows: gpt_family.md -> rows-gpt_family."""
+    return "rows-" + (entry.removesuffix(".md") or "other")
 
 
 def nav_titles(entries, found: dict[str, str] | None = None) -> dict[str, str]:

@@ -57,7 +57,8 @@ def train_projection(q: torch.Tensor, d: torch.Tensor, dims: Sequence[int], step
     dims = [C] is the plain contrastive loss: the control that is trained but not nested.
     """
     if q.shape != d.shape or q.ndim != 2:
-        raise ValueError(f"need (n, C) question and answer vectors of one shape, got {tuple(q.shape)}, {tuple(d.shape)}")
+        raise ValueError(f"need (n, C) question and answer vectors of one shape, "
+                         f"got {tuple(q.shape)}, {tuple(d.shape)}")
     g = torch.Generator().manual_seed(seed)
     proj = Projection(q.shape[1], q.dtype, start)
     opt = torch.optim.Adam(proj.parameters(), lr=lr)

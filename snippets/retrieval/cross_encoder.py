@@ -65,7 +65,8 @@ def score_pairs(model: CrossEncoder, tokenizer: WordPiece, queries: Sequence[str
     scores = []
     for s in range(0, len(order), batch_size):
         chunk = order[s:s + batch_size]
-        scores.append(model(*pair_batch(tokenizer, [queries[i] for i in chunk], [documents[i] for i in chunk], max_len)))
+        batch = pair_batch(tokenizer, [queries[i] for i in chunk], [documents[i] for i in chunk], max_len)
+        scores.append(model(*batch))
     return torch.cat(scores)[torch.argsort(torch.tensor(order))]    # back to the callers' order
 
 

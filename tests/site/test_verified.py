@@ -17,13 +17,18 @@ from bs4 import BeautifulSoup
 import yaml
 
 from tests.site.test_browser import SCREENSHOTS, Visit, base_url, browser  # noqa: F401 (fixtures)
-from tests.site.test_reader import DESKTOP, open_page
+from tests.site.test_reader import DESKTOP, PAGE_SCREENS, PHONE, open_page
 from tools.pageblocks import ROOT
 from tools.sitepages import SITE
 from tools.verified_hook import (READERS, Row, chapter_of, chapters, collect, common_environment, exception,
-                                 included_results, page_markdown, table, unread)
+                                 group_id, included_results, page_markdown, table, unread)
 
 INCLUDED = sorted(included_results())
+# Verified and Corrections fold each chapter's table: closed, a phone scrolls through this many
+# screens at most (unfolded they ran to about 53 and 44)
+PHONE_SCREENS = 15
+CORRECTIONS = re.findall(r'--8<-- "includes/corrections/([\w-]+)\.md"',
+                         (ROOT / "docs" / "corrections.md").read_text(encoding="utf-8"))
 
 
 def test_pages_include_results_files():
@@ -88,6 +93,16 @@ def test_a_per_position_table_shows_its_totals_only_and_fails_without_them(tmp_p
         READERS["results/rnn_bottleneck_positions.md"](tmp_path / "r.md", "r.md")
 
 
+def test_a_results_file_split_over_two_tables_gives_one_row_per_method(tmp_path):
+    rows = READERS["results/finetune_cost.md"](ROOT / "results" / "finetune_cost.md", "results/finetune_cost.md")
+    full = next(r for r in rows if r.measurement == "full fine-tuning")
+    assert "Test accuracy: " in full.value and "Parts sum MiB: " in full.value  # both tables
+    text = (ROOT / "results" / "finetune_cost.md").read_text()
+    (tmp_path / "r.md").write_text(text.replace("| frozen encoder + head | 16.5", "| frozen + head | 16.5"))
+    with pytest.raises(ValueError, match="do not list the same 'Method' rows"):
+        READERS["results/finetune_cost.md"](tmp_path / "r.md", "r.md")
+
+
 def test_table_reads_a_markdown_table_by_header():
     rows = table("intro\n\n| Model | Loss |\n|:---|---:|\n| **a** | 1.5 |\n| b | 2 |\n\nMachine: x", "r.md")
     assert rows == [{"Model": "a", "Loss": "1.5"}, {"Model": "b", "Loss": "2"}]
@@ -111,12 +126,20 @@ def test_the_page_states_the_environment_once_then_goals_then_chapters():
     assert goals.index("| a |") < goals.index("| e |") and "| b |" not in goals
     assert "dated 2026-01-05 (commit)" in page and "machine and versions not recorded" in page
     assert "[1. One](one.md)" in page and "[2.1 S](two/s.md)" in page
+    # each chapter's rows without a goal are folded in a closed group that a link can open;
+    # the goals stay open, outside every group
+    groups = re.findall(r'^<details class="verified-group" id="([\w-]+)" markdown>\n<summary>([^<]*)</summary>'
+                        r'(.*?)^</details>', page, re.M | re.S)
+    assert [(i, s) for i, s, _ in groups] == [("rows-one", "1 measurement reported without a goal"),
+                                               ("rows-two", "2 measurements reported without a goal")]
+    assert "| d |" in groups[0][2] and "| b |" in groups[1][2] and "| c |" in groups[1][2]
+    assert "<details" not in goals
 
 
-def verified_article() -> BeautifulSoup:
-    html = SITE / "verified" / "index.html"
+def verified_article(page: str = "verified") -> BeautifulSoup:
+    html = SITE / page / "index.html"
     if not html.exists():
-        pytest.fail("site/verified/ is not built: run `make build` (make test does it first)")
+        pytest.fail(f"site/{page}/ is not built: run `make build` (make test does it first)")
     return BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
 
 
@@ -185,9 +208,12 @@ def test_the_header_row_stays_in_view_and_the_navigation_is_there(browser, base_
             && getComputedStyle(a).visibility !== "hidden").map(a => a.textContent.trim())""")
         for link in ("Home", "Interview drill", "Verified", "Stated goals", "9. Building a mini transformer"):
             assert link in shown, f"the navigation lacks {link!r}: {shown[:12]}"
+        # the tables a reader sees: Chrome lays out a closed <details>' content when asked for its
+        # size, so a folded table reports one
         tables = page.locator("article table")
-        tallest = max(range(tables.count()), key=lambda i: tables.nth(i).bounding_box()["height"])
-        table = tables.nth(tallest)
+        shown = [i for i in range(tables.count()) if tables.nth(i).evaluate("t => !t.closest('details:not([open])')")]
+        assert 0 < len(shown) < tables.count(), "expected the goals open and the chapters' rows folded"
+        table = tables.nth(max(shown, key=lambda i: tables.nth(i).bounding_box()["height"]))
         assert table.bounding_box()["height"] > 2 * DESKTOP["height"], "no table long enough to test on"
         table.scroll_into_view_if_needed()
         top = page.evaluate("t => t.getBoundingClientRect().top + scrollY", table.element_handle())
@@ -219,3 +245,76 @@ def test_screenshots_of_the_verified_page(browser, base_url, scheme):  # noqa: F
     finally:
         visit.close()
     assert (SCREENSHOTS / f"verified-{scheme}.png").stat().st_size > 10_000
+
+
+@pytest.mark.site
+def test_each_chapters_rows_without_a_goal_are_folded_and_the_goals_are_open():
+    article = verified_article().select_one("article")
+    rows, _ = collect()
+    goals = article.select_one("h2").find_next("table")
+    assert goals.find_parent("details") is None, "the table of stated goals is folded"
+    groups = article.select("details.verified-group")
+    folded = {chapter_of(r.page) for r in rows if r.met is None}
+    assert [g["id"] for g in groups] == [group_id(e) for e, _ in chapters(nav()) if e in folded]
+    for group in groups:
+        assert not group.has_attr("open") and group.find_previous("h2").find_next("details") is group
+        assert len(group.select("table")) == 1
+    assert sum(len(g.select("tbody tr")) for g in groups) == sum(r.met is None for r in rows)
+
+
+@pytest.mark.site
+def test_each_chapters_corrections_are_folded_under_its_heading():
+    article = verified_article("corrections").select_one("article")
+    headings, groups = article.select("h2"), article.select("details.corrections-group")
+    assert len(CORRECTIONS) == len(headings) == len(groups) > 5
+    for name, heading, group in zip(CORRECTIONS, headings, groups):
+        assert heading.find_next("details") is group and group["id"] == f"corrections-{name}"
+        assert not group.has_attr("open")
+        assert [th.get_text(strip=True) for th in group.select("thead th")][:2] == ["Date", "Where"]
+
+
+@pytest.mark.site
+def test_search_finds_the_rows_inside_the_folded_groups():
+    index = json.loads((SITE / "search" / "search_index.json").read_text(encoding="utf-8"))
+
+    def indexed(page: str) -> str:
+        return BeautifulSoup(" ".join(d["text"] for d in index["docs"] if d["location"].startswith(page)),
+                             "html.parser").get_text(" ")
+
+    verified = indexed("verified/")
+    rows, _ = collect()
+    assert all(cell_text(r.value) in verified for r in rows if r.met is None and "$" not in r.value)
+    corrections = indexed("corrections/")
+    for name in CORRECTIONS:
+        first = (ROOT / "includes" / "corrections" / f"{name}.md").read_text(encoding="utf-8").splitlines()[2]
+        said = first.strip("|").split("|")[2].strip()
+        assert cell_text(said) in corrections, f"{name}: {said!r} is not in the search index"
+
+
+def cell_text(markdown: str) -> str:
+    """What a table cell's Markdown reads as: no code ticks, emphasis or link targets."""
+    text = re.sub(r"\[([^]]*)\]\([^)]*\)", r"\1", markdown)
+    return " ".join(re.sub(r"[`*]", "", text).split())
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("path, group", [("verified/", "verified-group"), ("corrections/", "corrections-group")])
+def test_on_a_phone_the_folded_page_is_short_and_a_link_opens_its_group(browser, base_url, path, group):  # noqa: F811
+    visit = open_page(browser, base_url + path, PHONE)
+    try:
+        screens = visit.page.evaluate(PAGE_SCREENS)
+        assert screens <= PHONE_SCREENS, f"/{path} is {screens:.1f} screens tall on a phone with its groups folded"
+        ids = visit.page.eval_on_selector_all(f"details.{group}", "ds => ds.filter(d => !d.open).map(d => d.id)")
+        assert len(ids) > 5
+        visit.page.evaluate("id => { location.hash = id }", ids[-1])  # a link within the page
+        visit.page.wait_for_function("id => document.getElementById(id).open", arg=ids[-1])
+        assert visit.errors == [] and visit.external == []
+    finally:
+        visit.close()
+    visit = open_page(browser, f"{base_url}{path}#{ids[2]}", PHONE)  # a link from another page
+    try:
+        visit.page.wait_for_function("id => document.getElementById(id).open", arg=ids[2])
+        box = visit.page.locator(f"#{ids[2]} table").bounding_box()
+        assert box["height"] > 100 and box["y"] < PHONE["height"], f"the opened group is not in view: {box}"
+    finally:
+        visit.close()
