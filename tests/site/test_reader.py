@@ -536,30 +536,10 @@ LOOSE_TABLES = """() => [...document.querySelectorAll(".md-content table:not([cl
 MAX_SCREENS = 25  # a chapter is an overview and short section pages (d2l's run 5-10 screens)
 
 
-# Code blocks allowed to scroll sideways at 1280 px (a code line holds about 115 characters), as the
-# test reports them: "/page/: the first 60 characters of the block's longest line". No block needs
-# to be wide by nature: chapters 1 to 6, the landing page and the drill have none here. The entries
-# are pages of chapters 7 to 9 that another branch (s11_ver) rewraps; the test fails on an entry
-# that no longer scrolls, so merging that branch means deleting the entries it fixed.
-WIDE_CODE_ALLOWED: frozenset[str] = frozenset({
-    # chapter 7, word embeddings
-    "/word_embeddings_and_vector_representations/chunking-and-rag/: sentient = \"Even though I'm a construct I do have a subjecti",
-    "/word_embeddings_and_vector_representations/chunking-and-rag/: for prediction in (\"artificial intelligence is the branch of",
-    "/word_embeddings_and_vector_representations/compressed-vectors/: print(\"error within half a step everywhere:\", bool((np.abs(s",
-    "/word_embeddings_and_vector_representations/contextual-and-sentence/: print(f\"tau {tau}: InfoNCE {float(ours):.4f}, equal to Multi",
-    "/word_embeddings_and_vector_representations/glove-fasttext/: np.round(glove_weight(torch.tensor([1.0, 10.0, 50.0, 100.0, ",
-    "/word_embeddings_and_vector_representations/matryoshka-and-training/: print(f\"full vectors:   {info_nce(q_toy, d_toy):.4f} rotated",
-    "/word_embeddings_and_vector_representations/matryoshka-and-training/: raise ValueError(f\"need (n, C) question and answer vectors o",
-    "/word_embeddings_and_vector_representations/reranking/: scores.append(model(*pair_batch(tokenizer, [queries[i] for i",
-    "/word_embeddings_and_vector_representations/reranking/: f\"MaxSim {ce_run['ms_per_query']['bi-encoder, then MaxSim']:",
-    "/word_embeddings_and_vector_representations/retrieval/: print(f\"HNSW ef={ef:3}: recall@10 {recall(found):.2f}, {grap",
-    "/word_embeddings_and_vector_representations/retrieval/: theirs = pytrec_eval.RelevanceEvaluator({\"q\": qrels}, {\"reca",
-    # chapter 8, fine-tuning
-    "/fine_tuning_transformers/preference-and-sft-data/: <|system|>be brief<|end|><|user|>capital of france?<|end|><|",
-    # chapter 9, the mini transformer
-    "/building_mini_transformer/results-and-scale/: $ torchrun --standalone --nproc_per_node 8 -m snippets train",
-    "/building_mini_transformer/training-at-scale/: shakespeare-char: 804,096 parameters, 4,922,112 FLOPs per to",
-})
+# No code or output block scrolls sideways at 1280 px (a code line holds about 115 characters): none
+# needs to be wide by nature. A block that must be would be listed here, as the test reports it
+# ("/page/: the first 60 characters of its longest line"), with the reason.
+WIDE_CODE_ALLOWED: frozenset[str] = frozenset()
 
 
 def test_code_blocks_fit_and_the_copy_button_covers_no_code_and_pages_stay_short(browser, base_url):
