@@ -16,6 +16,9 @@ numbered, so a notebook is a pure function of its script. When the site's repo_u
 in Colab (branch main), and a missing or stale committed notebook is a warning, so that
 `mkdocs build --strict` fails instead of opening an old notebook.
 
+A lab's figures (matplotlib PNGs) get the frame of the guide's own figures (tools/figures_hook.py):
+on a phone never narrower than the width at which their text is legible, enlarged on click.
+
     python tools/lab_hook.py          # (re)write notebooks/ from docs/labs/
     python tools/lab_hook.py --check  # exit 1, naming them, if a notebook is missing or stale
 """
@@ -34,8 +37,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 try:  # as a MkDocs hook: MkDocs puts this file's folder on sys.path while it loads the hook
+    from figures_hook import PX_PER_PT, Legibility, framed
     from plain_text_hook import search_text
 except ImportError:  # imported as tools.lab_hook (the tests)
+    from tools.figures_hook import PX_PER_PT, Legibility, framed
     from tools.plain_text_hook import search_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +58,15 @@ PAGE_LINK = re.compile(r"\]\(\.\./\.\./([^)]*)\)")  # [chapter](../../chapter/) 
 # hidden plain copy of each code cell that a copy button copies.
 CLUTTER = re.compile(
     r'<(div|a) (class="(?:jp-InputPrompt|jp-OutputPrompt|anchor-link|zeroclipboard-container|clipboard-copy-txt)\b)')
-PNG = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,([A-Za-z0-9+/]{32})[^>]*>')
+# A figure a lab draws: nbconvert inlines matplotlib's output as a PNG data URI (the inline
+# backend's default format; no lab writes SVG).
+PNG = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,([A-Za-z0-9+/=]+)"[^>]*>')
+# What a PNG does not say: the size of its smallest text. The labs draw with matplotlib's default
+# sizes, whose smallest (tick labels, legends, axis labels) is font.size, 10 pt, and set none
+# smaller (tests/site/test_labs_reading.py checks the scripts). Text of F pt in a figure saved at
+# D dpi is F * D / 72 image px; D is read from the PNG's pHYs chunk, which matplotlib writes.
+LAB_TEXT_PT = 10
+METRES_PER_INCH = 0.0254
 # A lab's text keeps its formulas as $...$ and $$...$$ (tools/katex_hook.py typesets them after
 # the search plugin has read the page); code spans keep their dollars.
 CODE_OR_MATH = re.compile(r"(<pre>.*?</pre>|<code>.*?</code>)|\$\$(.+?)\$\$|(?<!\\)\$([^$]+?)(?<!\\)\$", re.S)
@@ -150,23 +163,40 @@ def run_box(name: str, distribution: str, repository: str | None = None) -> str:
         f'repository: <code>python -m pip install -e ".[check,data]"</code>).{colab}</p></div>')
 
 
-def png_size(encoded: str) -> tuple[int, int]:
-    """(width, height) of a PNG from the first 32 characters of its base64 (the IHDR chunk)."""
-    return struct.unpack(">II", base64.b64decode(encoded)[16:24])
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) in pixels of a PNG, from its IHDR chunk."""
+    return struct.unpack(">II", data[16:24])
 
 
-def mark_wide_figures(content: str) -> str:
-    """A figure at least twice as wide as tall (panels side by side) gets the class lab-wide,
-    which keeps its height readable on a phone and lets it scroll sideways, and a hint saying so."""
-    def mark(match: re.Match) -> str:
-        width, height = png_size(match[1])
-        if width < 2 * height:
-            return match[0]
-        tag = match[0].replace('class="', 'class="lab-wide ', 1) if 'class="' in match[0] \
-            else match[0].replace("<img", '<img class="lab-wide"', 1)
-        return ('<p class="lab-scroll-hint" data-search-exclude="true">Scroll sideways to see every '
-                f"panel.</p>{tag}")
-    return PNG.sub(mark, content)
+def png_dpi(data: bytes) -> float:
+    """The dots per inch a PNG was saved at, from its pHYs chunk (which comes before the pixels)."""
+    position = 8  # after the signature: chunks of length, type, data, CRC
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        if kind == b"pHYs":
+            per_unit, _, unit = struct.unpack(">IIB", data[position + 8:position + 17])
+            if unit == 1:  # per metre
+                return per_unit * METRES_PER_INCH
+        if kind == b"IDAT":
+            break
+        position += 12 + length
+    raise ValueError(f"a lab's {png_size(data)} PNG has no pHYs chunk in pixels per metre: "
+                     "its dpi, and so the size of its text, is unknown")
+
+
+def png_legibility(data: bytes) -> Legibility:
+    """A lab figure's natural size and smallest text in the units of tools/figures_hook.py (pt of
+    4/3 CSS px): the page shows a PNG at one CSS px per image px, its text LAB_TEXT_PT * dpi / 72 px."""
+    width, height = png_size(data)
+    text_px = LAB_TEXT_PT * png_dpi(data) / 72
+    return Legibility(width / PX_PER_PT, height / PX_PER_PT, text_px / PX_PER_PT)
+
+
+def frame_figures(content: str) -> str:
+    """Every figure in the frame the guide's own figures have (tools/figures_hook.py): never
+    narrower on a phone than the width at which its text is legible (the box scrolls sideways and
+    says so), and opened at full size on click where it is shown smaller."""
+    return PNG.sub(lambda match: framed(match[0], png_legibility(base64.b64decode(match[1]))), content)
 
 
 def on_page_content(content: str, page, config, files) -> str:
@@ -181,7 +211,7 @@ def on_page_content(content: str, page, config, files) -> str:
                         "docs/labs/%s; run `python tools/lab_hook.py`", notebook.name,
                         "stale" if notebook.is_file() else "missing", script.name)
     content = CLUTTER.sub(r'<\1 data-search-exclude="true" \2', content)
-    return run_box(script.stem, distribution(), repository) + mark_wide_figures(content)
+    return run_box(script.stem, distribution(), repository) + frame_figures(content)
 
 
 def plain_formulas(text: str) -> str:

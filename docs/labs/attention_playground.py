@@ -117,7 +117,7 @@ with torch.no_grad():
 fig, axes = plt.subplots(1, n_heads, figsize=(3.2 * n_heads, 3.4), squeeze=False)
 for h, ax in enumerate(axes[0]):
     ax.imshow(head_weights[0, h].numpy(), cmap="viridis", vmin=0, vmax=1)
-    ax.set_xticks(range(T), words, rotation=90, fontsize=7)
-    ax.set_yticks(range(T), words, fontsize=7)
-    ax.set_title(f"head {h} (K/V head {h // (n_heads // n_kv_heads)})", fontsize=9)
+    ax.set_xticks(range(T), words, rotation=90)
+    ax.set_yticks(range(T), words)
+    ax.set_title(f"head {h} (K/V head {h // (n_heads // n_kv_heads)})")
 fig.tight_layout()

@@ -52,7 +52,7 @@ left.set_title(f"Elman RNN, {NONLINEARITY}")
 right.set_title("LSTM")
 for ax in (left, right):
     ax.set_xlabel("distance k")
-    ax.legend(fontsize=8)
+    ax.legend()
 left.set_ylabel("relative gradient norm")
 plt.show()
 

@@ -1,19 +1,24 @@
 """Labs as a reader meets them (tools/lab_hook.py, docs/assets/css/front.css): search entries that
-read as text, and on a phone no prompt margin, the notebook and Colab as buttons, figures of
-several panels that scroll at a readable height, and display math that scrolls instead of being cut.
+read as text, and on a phone no prompt margin, the notebook and Colab as buttons, figures that
+scroll at a readable size (tests/site/test_figures_legible.py measures every one), and display math
+that scrolls instead of being cut.
 """
 
 from __future__ import annotations
 
+import ast
+import base64
 import json
 import re
+import struct
+import zlib
 
 import pytest
 from bs4 import BeautifulSoup
 
 from tests.site.test_browser import base_url, browser, site_pages  # noqa: F401 (fixtures)
 from tests.site.test_reader import DESKTOP, PHONE, open_page
-from tools.lab_hook import CLUTTER, mark_wide_figures, plain_formulas
+from tools.lab_hook import CLUTTER, LAB_TEXT_PT, LABS, frame_figures, plain_formulas
 from tools.sitepages import SITE
 
 LAB_CLUTTER = [("\\frac", "TeX"), ("$$", "display TeX"), ("\\(", "TeX"), ("¶", "a heading anchor"),
@@ -45,19 +50,53 @@ def test_prompts_anchors_and_copy_buttons_are_kept_out_of_search():
     assert marked.select_one(".jp-Cell").get("data-search-exclude") is None
 
 
-def test_only_a_figure_of_panels_side_by_side_is_marked_wide():
-    import base64
-    import struct
-    import zlib
+def png(width: int, height: int, dpi: int | None = 100) -> str:
+    """An <img> as nbconvert writes a figure: a PNG data URI (header chunks only)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    if dpi is not None:
+        per_metre = round(dpi / 0.0254)
+        data += chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
+    data += chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+    return f'<img alt="" class="" src="data:image/png;base64,{base64.b64encode(data).decode()}"/>'
 
-    def png(width: int, height: int) -> str:
-        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-        chunk = b"IHDR" + header
-        data = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
-        return f'<img alt="" class="" src="data:image/png;base64,{base64.b64encode(data).decode()}"/>'
 
-    assert "lab-wide" in mark_wide_figures(png(1260, 400)) and "lab-scroll-hint" in mark_wide_figures(png(1260, 400))
-    assert mark_wide_figures(png(640, 480)) == png(640, 480)
+def test_every_lab_figure_is_framed_no_narrower_than_its_text_is_legible():
+    # The attention playground's two masks, 781 x 402 at 100 dpi: not quite twice as wide as tall,
+    # yet shrunk to a phone's column its 10 pt text (13.9 image px) would be 6 px. At 9 px it is
+    # 9 * 781 / (10 * 100 / 72) = 506.1 px wide, so the frame is never narrower than 507 px.
+    framed = frame_figures(png(781, 402))
+    assert framed.startswith('<span class="figure"><span class="figure__frame" '
+                             'style="--figure-width: 781; --figure-legible: 507">'), framed
+    assert '<img width="781" height="402" alt="" class="" src="data:image/png;base64,' in framed
+    assert "--figure-legible: 254" in frame_figures(png(781, 402, dpi=200))  # twice the pixels a pt
+    with pytest.raises(ValueError, match=r"\(640, 480\) PNG has no pHYs"):
+        frame_figures(png(640, 480, dpi=None))
+
+
+def test_no_lab_draws_text_smaller_than_the_hook_assumes():
+    """tools/lab_hook.py sizes a lab's figures by LAB_TEXT_PT, matplotlib's default font size and
+    the smallest of its default text sizes: a lab that set a smaller one would be unreadable."""
+    import matplotlib
+
+    assert matplotlib.rcParamsDefault["font.size"] == LAB_TEXT_PT
+    sizes = {"fontsize", "size", "labelsize", "title_fontsize"}
+    problems = []
+    for script in sorted(LABS.glob("*.py")):
+        source = script.read_text(encoding="utf-8")
+        if "rcParams" in source or re.search(r"\b(?:plt|matplotlib)\.rc\(", source):
+            problems.append(f"{script.name} changes matplotlib's rcParams")
+        for node in ast.walk(ast.parse(source)):
+            for keyword in getattr(node, "keywords", []) if isinstance(node, ast.Call) else []:
+                if keyword.arg in sizes and not (isinstance(keyword.value, ast.Constant)
+                                                 and isinstance(keyword.value.value, (int, float))
+                                                 and keyword.value.value >= LAB_TEXT_PT):
+                    problems.append(f"{script.name}:{node.lineno}: {keyword.arg}={ast.unparse(keyword.value)}")
+    assert problems == []
+    bad = "ax.legend(fontsize=7)\nax.tick_params(labelsize='small')"
+    assert [k.arg for n in ast.walk(ast.parse(bad)) if isinstance(n, ast.Call) for k in n.keywords] == \
+        ["fontsize", "labelsize"]  # what the walk above looks at
 
 
 # --- The built site ---------------------------------------------------------------------------
@@ -101,15 +140,15 @@ def test_a_lab_on_a_phone_and_a_desktop(browser, base_url, viewport):  # noqa: F
         for button in buttons.all():
             box = button.bounding_box()
             assert box["height"] >= 30 and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
-        figure = page.locator("img.lab-wide").first
+        figure = page.locator(".jp-RenderedImage .figure__frame > img").first
         box = figure.bounding_box()
-        if phone:  # three heat maps side by side: a readable height, and the row scrolls
+        scrolls = "i => i.closest('.figure').hasAttribute('data-scrolls')"
+        if phone:  # three heat maps side by side: a readable height, and their box scrolls
             assert box["height"] >= 250 and box["width"] > viewport["width"], box
-            assert figure.evaluate("i => getComputedStyle(i.parentElement).overflowX") == "auto"
-            assert page.locator(".lab-scroll-hint").first.is_visible()
+            assert figure.evaluate(scrolls)
         else:
             assert box["x"] + box["width"] <= viewport["width"], box
-            assert not page.locator(".lab-scroll-hint").first.is_visible()
+            assert not figure.evaluate(scrolls)
         assert visit.external == [] and visit.errors == []
     finally:
         visit.close()
