@@ -3,7 +3,7 @@ on a model trained here.
 
 Speed: a random GPT-2-small-shaped model (124M parameters, nothing downloaded), greedy, batch 1,
 a one-token prompt, 128 new tokens: float32 (plain generate, which lays its weights out for
-decoding), int8 per output row (weight-only, dequantised a tile at a time; and with int8
+decoding), int8 per output row (weight-only, activations in bfloat16; and with int8
 activations too), int4 in groups of 128 (snippets/inference/quantized.py). Each ratio is the
 median of interleaved pairs. The bound for each: tokens/s cannot exceed the bandwidth (measured
 right before) over the weight bytes a step reads, integers plus scales.
@@ -62,7 +62,7 @@ def val_loss(model: GPT, data: torch.Tensor, int8_cache: bool = False, windows: 
     return statistics.fmean(losses)
 
 
-VARIANTS = {"int8": (8, "float"), "int8, int8 activations": (8, "int8"), "int4": (4, "float")}
+VARIANTS = {"int8": (8, "bfloat16"), "int8, int8 activations": (8, "int8"), "int4": (4, "bfloat16")}
 
 
 def speed() -> dict:
@@ -110,10 +110,10 @@ def quality() -> dict:
     held_out = data[split:]
     rows = {"float32": val_loss(model, held_out),
             "float32, int8 KV cache": val_loss(model, held_out, int8_cache=True)}
-    for label, bits, group, activations in (("int8 weights", 8, 128, "float"),
+    for label, bits, group, activations in (("int8 weights", 8, 128, "bfloat16"),
                                             ("int8 weights and activations", 8, 128, "int8"),
-                                            ("int4 weights (groups of 64)", 4, 64, "float"),
-                                            ("int4 weights (groups of 32)", 4, 32, "float")):
+                                            ("int4 weights (groups of 64)", 4, 64, "bfloat16"),
+                                            ("int4 weights (groups of 32)", 4, 32, "bfloat16")):
         q = copy.deepcopy(model)
         quantize_linears(q, bits, group=group, activations=activations)
         rows[label] = val_loss(q, held_out)
@@ -150,8 +150,9 @@ def main() -> None:
     lines += ["", f"GPT-2 small's shape with random weights, greedy, batch 1, {NEW_TOKENS} new tokens; "
               f"each speed-up is the median of {PAIRS} interleaved pairs against float32 (which runs "
               "plain generate, its weights laid out for decoding). int8: one scale per output row, "
-              "and with int8 activations each input row quantised at run time and multiplied on "
-              "integers; int4: a scale and an offset per group of 128 inputs. The bound: bandwidth, measured "
+              "the product in bfloat16 (W8A16), and with int8 activations each input row quantised "
+              "at run time and multiplied on integers (W8A8); int4: a scale and an offset per group "
+              "of 128 inputs, the product in bfloat16 (W4A16). The bound: bandwidth, measured "
               "right before a timed run, over the bytes a step reads (weights only: the "
               f"activations are a few kilobytes). Goal: int8 at least {GOAL_INT8}x float32.", "", f"{machine()}. {watch.line()}"]
     write_markdown("quantized.md", lines)

@@ -2,13 +2,15 @@
 
 A batch-1 decoding step reads every weight once and does one multiply-add with it, so its speed
 is the rate at which weights stream from memory (chapter 5's KV-cache section measures it). Fewer
-bytes per weight is then a direct speed-up, provided the product reads the small integers from
-memory and never writes a float copy of the whole matrix back to it. PyTorch's CPU kernels for
-this (aten's _weight_int8pack_mm, _weight_int4pack_mm_for_cpu) stream only about 2.5 GB/s at
-batch 1 on this guide's machine, a tenth of what float32 reaches, so both layers here dequantise
-one tile of output columns at a time into a small float buffer that stays in the CPU's caches and
-multiply from there: memory sees one byte (or half a byte) a weight, the float traffic stays on
-chip. The quantisation itself, and the packing, are written here: they are the lesson.
+bytes per weight is then a direct speed-up, provided the product reads the small integers and
+dequantises them in registers, never writing a float copy of the matrix back to memory. PyTorch
+ships such CPU kernels (aten's _weight_int8pack_mm and _weight_int4pack_mm_for_cpu): int8 with
+one scale per output row, int4 with a scale and an offset per group of input features. Both are
+fast with bfloat16 activations and slow with float32 ones (measured in benchmarks/
+bench_quantized.py), so the weight-only layers here run their product in bfloat16, as weight-only
+kernels on GPUs do (W8A16, W4A16): inputs rounded to bfloat16, sums in float32, outputs returned
+as float32. This module does the quantisation itself, which is the lesson, and hands the product
+to them.
 The KV cache can shrink the same way: Int8KVCache keeps keys and values as int8 with one scale
 per position and head.
 
@@ -16,9 +18,8 @@ Shape legend: C_out output features, C_in input features, g group size, G = C_in
 """
 
 # --8<-- [start:imports]
-import math
-
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from snippets.layers.attention import KVCache
@@ -72,67 +73,39 @@ def check_float32(x: torch.Tensor, C_in: int) -> None:
         raise ValueError(f"expected float32 input (..., {C_in}), got {x.dtype} {tuple(x.shape)}")
 
 
-# A tile's float copy: small enough to stay in a CPU's last-level cache (8 MB of float32).
-TILE_FLOATS = 1 << 21
-
-
-class TileBuffer:
-    """One float buffer that every Int8Linear of a model dequantises its tiles into, in turn:
-    reused, so it stays in cache and is never allocated (and page-faulted in) again."""
-
-    def __init__(self):
-        self.floats = torch.empty(0)
-
-    def floats_like(self, *shape: int) -> torch.Tensor:
-        """A float32 view of the buffer of this shape, valid until the next call."""
-        n = math.prod(shape)
-        if self.floats.numel() < n:
-            self.floats = torch.empty(n)
-        return self.floats[:n].view(shape)
-
-    def dequantised(self, q: torch.Tensor) -> torch.Tensor:
-        """q (int8, any shape) as float32, written into the buffer (valid until the next call)."""
-        return self.floats_like(*q.shape).copy_(q)
-
-
 class Int8Linear(nn.Module):
     """nn.Linear with its weight stored as int8 and one float scale per output row.
 
-    activations="float": weight-only; the weights are dequantised a tile of output columns at a
-    time into `buffer` and the float input multiplied by them, then each output scaled once.
+    activations="bfloat16": weight-only (W8A16), the input rounded to bfloat16 times the
+    dequantised weights, summed in float32 by aten's kernel.
     activations="int8": each input row is quantised too (absmax, per row, at run time) and the
     product runs on integers with int32 sums, rescaled by both scales (W8A8, as LLM.int8()'s
     vector-wise product without its outlier split).
     """
 
-    def __init__(self, linear: nn.Linear, activations: str = "float",
-                 buffer: TileBuffer | None = None):
+    def __init__(self, linear: nn.Linear, activations: str = "bfloat16"):
         super().__init__()
-        if activations not in ("float", "int8"):
-            raise ValueError(f"activations must be 'float' or 'int8', got {activations!r}")
+        if activations not in ("bfloat16", "int8"):
+            raise ValueError(f"activations must be 'bfloat16' or 'int8', got {activations!r}")
         q, scale = quantize_int8(linear.weight.detach().float())
-        # stored input-major, (C_in, C_out) row-major, as the decoding layout stores floats:
-        # a tile of output columns is then C_in short runs, one per input
-        self.register_buffer("q", q.t().contiguous().t())   # (C_out, C_in) int8: 1 byte a weight
-        self.register_buffer("scale", scale)                  # (C_out,) float32
+        self.register_buffer("q", q)                      # (C_out, C_in) int8: 1 byte a weight
+        self.register_buffer("scale", scale)              # (C_out,) float32
         self.out_features, self.in_features = q.shape
         self.activations = activations
-        self.buffer = buffer or TileBuffer()
         self.bias = None if linear.bias is None else nn.Parameter(linear.bias.detach().float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_float32(x, self.in_features)
         rows = x.reshape(-1, self.in_features)                                # (M, C_in)
-        Q_t = self.q.t()                                                      # (C_in, C_out)
-        if self.activations == "float":
-            width = max(1, TILE_FLOATS // self.in_features)                   # columns a tile
-            y = torch.empty(rows.shape[0], self.out_features)                 # (M, C_out)
-            for j in range(0, self.out_features, width):
-                y[:, j:j + width] = rows @ self.buffer.dequantised(Q_t[:, j:j + width])
-            y *= self.scale
+        if self.activations == "bfloat16":
+            # unit scales in the kernel, the float32 scales after: a scale rounded to bfloat16
+            # would move every weight of its row by up to 0.4%, as much as int8's own rounding
+            unit = torch.ones(self.out_features, dtype=torch.bfloat16)
+            y = torch.ops.aten._weight_int8pack_mm(rows.to(torch.bfloat16), self.q, unit)
+            y = y.float() * self.scale
         else:
             q_x, s_x = quantize_int8(rows)                                    # per row of x
-            y = torch._int_mm(q_x, Q_t).float() * s_x[:, None] * self.scale
+            y = torch._int_mm(q_x, self.q.t()).float() * s_x[:, None] * self.scale
         y = y.reshape(*x.shape[:-1], self.out_features)
         return y if self.bias is None else y + self.bias
 # --8<-- [end:int8_layer]
@@ -140,54 +113,37 @@ class Int8Linear(nn.Module):
 
 # --8<-- [start:int4_layer]
 class Int4Linear(nn.Module):
-    """nn.Linear with its weight stored as int4 (two a byte), a scale and an offset per group.
+    """nn.Linear with its weight stored as int4 (two a byte), a scale and an offset per group;
+    the product in bfloat16 (W4A16), as Int8Linear's weight-only one."""
 
-    Within each group of g inputs, byte i holds input i in its low four bits and input i + g/2 in
-    its high four: unpacking a tile writes the two halves of each group into place, so the float
-    tile comes out in the inputs' own order. The product runs group by group (a batched product),
-    because each group has its own scale and offset per output:
-    y = sum over groups of scale · (x_g · q_g) + low · sum(x_g).
-    """
-
-    def __init__(self, linear: nn.Linear, group: int = 128, buffer: TileBuffer | None = None):
+    def __init__(self, linear: nn.Linear, group: int = 128):
         super().__init__()
         W = linear.weight.detach().float()
-        q, scale, low = quantize_int4(W, group)                    # (C_out, C_in), (C_out, G) x 2
-        if group % 2:
-            raise ValueError(f"group={group} must be even: two inputs share a byte")
-        C_out, C_in = W.shape
-        G = C_in // group
-        q_t = q.t().reshape(G, 2, group // 2, C_out)               # input-major, each group halved
-        self.register_buffer("packed", (q_t[:, 0] | q_t[:, 1] << 4).to(torch.uint8))  # (G, g/2, C_out)
-        self.register_buffer("scale_t", scale.t().contiguous())    # (G, C_out)
-        self.register_buffer("low_t", low.t().contiguous())        # (G, C_out)
-        self.group, self.out_features, self.in_features = group, C_out, C_in
-        self.buffer = buffer or TileBuffer()
+        q, scale, low = quantize_int4(W, group)
+        C_out = W.shape[0]
+        rows = -C_out % 16  # the packed kernel works on 16 output rows at a time: pad with zeros
+        q = F.pad(q, (0, 0, 0, rows))
+        scale, low = F.pad(scale, (0, 0, 0, rows), value=1.0), F.pad(low, (0, 0, 0, rows))
+        # the kernel's convention is w = (q - 8) · scale + zero, so zero = low + 8 · scale
+        self.register_buffer("packed", torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1))
+        self.register_buffer("scale_and_zero", torch.stack([scale, low + 8 * scale], dim=-1)
+                             .transpose(0, 1).contiguous())          # (G, C_out padded, 2)
+        self.group, self.out_features, self.in_features = group, C_out, W.shape[1]
         self.bias = None if linear.bias is None else nn.Parameter(linear.bias.detach().float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_float32(x, self.in_features)
-        rows = x.reshape(-1, self.in_features)                                 # (M, C_in)
-        G, g = self.in_features // self.group, self.group
-        x_g = rows.reshape(-1, G, g).transpose(0, 1)                           # (G, M, g)
-        x_sums = x_g.sum(-1).t()                                               # (M, G)
-        width = max(1, TILE_FLOATS // self.in_features)                        # columns a tile
-        y = torch.empty(rows.shape[0], self.out_features)                      # (M, C_out)
-        for j in range(0, self.out_features, width):
-            half = self.packed[:, :, j:j + width]                              # (G, g/2, n)
-            q = self.buffer.floats_like(G, g, half.shape[-1])                  # (G, g, n)
-            q[:, :g // 2].copy_(half & 15)                                     # inputs 0 .. g/2 - 1
-            q[:, g // 2:].copy_(half >> 4)                                     # inputs g/2 .. g - 1
-            per_group = torch.bmm(x_g, q) * self.scale_t[:, None, j:j + width]  # (G, M, n)
-            y[:, j:j + width] = per_group.sum(0) + x_sums @ self.low_t[:, j:j + width]
-        y = y.reshape(*x.shape[:-1], self.out_features)
+        rows = x.reshape(-1, self.in_features).to(torch.bfloat16)
+        y = torch.ops.aten._weight_int4pack_mm_for_cpu(rows, self.packed, self.group,
+                                                       self.scale_and_zero.to(torch.bfloat16)).float()
+        y = y[:, :self.out_features].reshape(*x.shape[:-1], self.out_features)
         return y if self.bias is None else y + self.bias
 # --8<-- [end:int4_layer]
 
 
 # --8<-- [start:replace]
 def quantize_linears(model: nn.Module, bits: int, group: int = 128,
-                     activations: str = "float") -> int:
+                     activations: str = "bfloat16") -> int:
     """Replace every nn.Linear in model by its int8 or int4 version, in place, for inference
     (activations: Int8Linear's, for bits=8).
 
@@ -196,12 +152,12 @@ def quantize_linears(model: nn.Module, bits: int, group: int = 128,
     """
     if bits not in (4, 8):
         raise ValueError(f"bits must be 8 or 4, got {bits}")
-    replaced, buffer = 0, TileBuffer()  # one tile buffer for the whole model
+    replaced = 0
     for parent in list(model.modules()):
         for name, child in parent.named_children():
             if isinstance(child, nn.Linear):
-                setattr(parent, name, Int8Linear(child, activations, buffer) if bits == 8
-                        else Int4Linear(child, group, buffer))
+                setattr(parent, name, Int8Linear(child, activations) if bits == 8
+                        else Int4Linear(child, group))
                 replaced += 1
     return replaced
 # --8<-- [end:replace]
