@@ -29,6 +29,7 @@ import html
 import logging
 import re
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -76,10 +77,18 @@ class Question:
 
 @dataclass
 class Chapter:
+    """The questions of one page: src and url are the page's, title its chapter's, section the
+    page's own title (a chapter's questions sit on several of its section pages)."""
     src: str
     title: str
     url: str
     questions: list[Question] = field(default_factory=list)
+    section: str = ""
+
+
+def by_chapter(pages: list["Chapter"]) -> list[tuple[str, list["Chapter"]]]:
+    """The pages grouped by the chapter they belong to, in order: (chapter key, its pages)."""
+    return [(key, list(group)) for key, group in groupby(pages, key=lambda c: chapter_key(c.src))]
 
 
 def chapter_key(src: str) -> str:
@@ -287,7 +296,8 @@ def on_nav(nav, config, files):
                 question.anchor = anchor
             # a chapter's section pages sit under its nav section: the drill names the chapter
             title = page.parent.title if page.parent is not None else page.title
-            STATE.chapters[src] = Chapter(src, title or src, page.url, questions)
+            STATE.chapters[src] = Chapter(src, title or src, page.url, questions,
+                                          section=page.title or src)
     return nav
 
 
@@ -335,8 +345,8 @@ def counts_table(chapters: list[Chapter]) -> str:
         cells += [str(sum(q.format == f for q in questions)) for f in FORMATS]
         return "| " + " | ".join(cells) + " |"
 
-    for chapter in chapters:
-        rows.append(row(f"[{chapter.title}]({chapter.src})", chapter.questions))
+    for key, pages in by_chapter(chapters):  # one row a chapter, linked to its overview page
+        rows.append(row(f"[{pages[0].title}]({key}.md)", [q for c in pages for q in c.questions]))
     everything = [q for c in chapters for q in c.questions]
     rows.append(row("**All chapters**", everything).replace(f"| {len(everything)} |",
                                                             f"| **{len(everything)}** |", 1))
@@ -356,7 +366,7 @@ def page_markdown(chapters: list[Chapter], script: str) -> str:
     total = sum(len(c.questions) for c in chapters)
     controls = "".join([
         '<div class="drill-controls" id="drill-controls" hidden>',
-        select("chapter", "Chapter", [(chapter_key(c.src), c.title) for c in chapters]),
+        select("chapter", "Chapter", [(key, pages[0].title) for key, pages in by_chapter(chapters)]),
         select("format", "Format", list(FORMATS.items())),
         select("level", "Level", list(LEVELS.items())),
         select("status", "Marked", [("unmarked", "Not marked yet"), ("unknown", "Unknown"),
@@ -399,9 +409,11 @@ def page_markdown(chapters: list[Chapter], script: str) -> str:
         "</div>",
         "",
     ]
-    for chapter in chapters:
-        lines += [f"## {chapter.title}", "",
-                  f"<!--drill-questions:{chapter.src}-->", ""]
+    for _, pages in by_chapter(chapters):  # a heading a chapter, a subheading a section page
+        lines += [f"## {pages[0].title}", ""]
+        for page in pages:
+            lines += [f"### {page.section}", ""] if len(pages) > 1 else []
+            lines += [f"<!--drill-questions:{page.src}-->", ""]
     return "\n".join(lines)
 
 

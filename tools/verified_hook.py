@@ -703,7 +703,10 @@ def chapter_of(page: str) -> str:
 
 
 def cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A table cell: pipes escaped, one line, and an exponent's sign as a minus (U+2212), which a
+    browser does not break a line after, as it does after a hyphen (1.1e-16 wrapped as 1.1e- 16)."""
+    text = re.sub(r"(\d)e-(\d)", "\\1e\u2212\\2", str(text))
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def source_cell(row: Row, titles: dict[str, str], usual: Environment) -> str:

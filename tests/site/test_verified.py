@@ -20,7 +20,7 @@ from tests.site.test_browser import SCREENSHOTS, Visit, base_url, browser  # noq
 from tests.site.test_reader import DESKTOP, PAGE_SCREENS, PHONE, open_page
 from tools.pageblocks import ROOT
 from tools.sitepages import SITE
-from tools.verified_hook import (READERS, Row, chapter_of, chapters, collect, common_environment, exception,
+from tools.verified_hook import (READERS, Row, cell, chapter_of, chapters, collect, common_environment, exception,
                                  group_id, included_results, page_markdown, table, unread)
 
 INCLUDED = sorted(included_results())
@@ -318,3 +318,9 @@ def test_on_a_phone_the_folded_page_is_short_and_a_link_opens_its_group(browser,
         assert box["height"] > 100 and box["y"] < PHONE["height"], f"the opened group is not in view: {box}"
     finally:
         visit.close()
+
+
+def test_a_cell_keeps_an_exponent_with_its_number():
+    """1.1e-16 must not wrap as "1.1e-" / "16": the exponent's sign becomes a minus, which a line
+    is not broken after; other hyphens, and pipes, are as before."""
+    assert cell("1.1e-16, 2.1e-06 and a-b | c") == "1.1e\u221216, 2.1e\u221206 and a-b \\| c"
