@@ -24,7 +24,7 @@ import torch
 from benchmarks.bench_generation import bandwidth_gb_s
 from benchmarks.bench_speculative import CONTEXT, TARGET, trained
 from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown
-from snippets.inference.quantized import Int8KVCache, quantize_linears
+from snippets.inference.quantized import Int4Linear, Int8KVCache, Int8Linear, quantize_linears
 from snippets.models.gpt import GPT, GPTConfig
 from snippets.tokenizers.char import CharTokenizer
 from snippets.training.corpus import tiny_shakespeare
@@ -63,6 +63,35 @@ def val_loss(model: GPT, data: torch.Tensor, int8_cache: bool = False, windows: 
 
 
 VARIANTS = {"int8": (8, "bfloat16"), "int8, int8 activations": (8, "int8"), "int4": (4, "bfloat16")}
+
+
+def kernels(repeats: int = 15) -> dict[str, float]:
+    """Billions of weights a second that each product streams at batch 1 on GPT-2 small's head
+    (50,257 x 768, far larger than the caches): the float32 product in the decoding layout, and
+    aten's int8 and int4 kernels handed float32 or bfloat16 activations (median of repeats)."""
+    torch.manual_seed(0)
+    head = torch.nn.Linear(768, GPT2_SMALL.vocab_size, bias=False)
+    x = torch.randn(1, 768)
+    W_t = head.weight.detach().t().contiguous()                          # (C, V), input-major
+    int8, int4 = Int8Linear(head), Int4Linear(head, group=128)
+    unit = torch.ones(int8.out_features)
+    products = {"float32 product (input-major, one call)": lambda: x @ W_t}
+    for dtype, name in ((torch.float32, "float32"), (torch.bfloat16, "bfloat16")):
+        products[f"int8 kernel, {name} activations"] = (
+            lambda d=dtype: torch.ops.aten._weight_int8pack_mm(x.to(d), int8.q, unit.to(d)))
+        products[f"int4 kernel, {name} activations"] = (
+            lambda d=dtype: torch.ops.aten._weight_int4pack_mm_for_cpu(
+                x.to(d), int4.packed, int4.group, int4.scale_and_zero.to(d)))
+    rates = {}
+    for name, product in products.items():
+        product()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            product()
+            times.append(time.perf_counter() - start)
+        rates[name] = head.weight.numel() / statistics.median(times) / 1e9
+    return rates
 
 
 def speed() -> dict:
@@ -126,10 +155,11 @@ def quality() -> dict:
 def main() -> None:
     torch.set_grad_enabled(False)
     watch = LoadWatch()
+    products = kernels()
     fast = speed()
     good = quality()
     watch.stop()
-    record = {"speed": fast, "quality": good, "goal_int8_speedup": GOAL_INT8,
+    record = {"kernels": products, "speed": fast, "quality": good, "goal_int8_speedup": GOAL_INT8,
               "load": watch.as_dict(), "machine": machine()}
     (RESULTS / "quantized.json").write_text(json.dumps(record, indent=1) + "\n")
     f32 = fast["float32"]
@@ -147,6 +177,8 @@ def main() -> None:
               "| Held-out loss (nats/char) | Change |", "|---|---:|---:|"]
     for label, loss in good["val_loss"].items():
         lines.append(f"| {label} | {loss:.4f} | {loss - base:+.4f} |")
+    lines += ["", "| Product at batch 1 on GPT-2 small's head (50,257 x 768) | Billion weights a second |",
+              "|---|---:|"] + [f"| {name} | {rate:.1f} |" for name, rate in products.items()]
     lines += ["", f"GPT-2 small's shape with random weights, greedy, batch 1, {NEW_TOKENS} new tokens; "
               f"each speed-up is the median of {PAIRS} interleaved pairs against float32 (which runs "
               "plain generate, its weights laid out for decoding). int8: one scale per output row, "
@@ -154,7 +186,8 @@ def main() -> None:
               "at run time and multiplied on integers (W8A8); int4: a scale and an offset per group "
               "of 128 inputs, the product in bfloat16 (W4A16). The bound: bandwidth, measured "
               "right before a timed run, over the bytes a step reads (weights only: the "
-              f"activations are a few kilobytes). Goal: int8 at least {GOAL_INT8}x float32.", "", f"{machine()}. {watch.line()}"]
+              f"activations are a few kilobytes). The last table: the head's product alone, each rate "
+              f"the median of 15. Goal: int8 at least {GOAL_INT8}x float32.", "", f"{machine()}. {watch.line()}"]
     write_markdown("quantized.md", lines)
 
 

@@ -320,3 +320,16 @@ def test_screenshots_of_the_drill_page(browser, base_url, scheme):  # noqa: F811
         visit.close()
     for name in (f"drill-{scheme}.png", f"drill-list-{scheme}.png"):
         assert (SCREENSHOTS / name).stat().st_size > 10_000, f"{name} looks empty"
+
+
+@pytest.mark.site
+def test_each_chapter_has_one_heading_one_counts_row_and_one_filter_option(drill_html):
+    """A chapter's questions sit on several of its section pages: the drill still names the chapter
+    once (its pages as subheadings), in the counts and in the chapter filter."""
+    chapters = [h.get_text(" ", strip=True).rstrip("¶").strip() for h in drill_html.select("article h2")]
+    chapters.remove("Counts")
+    assert len(chapters) == len(set(chapters)) >= 9
+    options = [o.get_text(strip=True) for o in drill_html.select("#drill-chapter option") if o["value"]]
+    assert options == chapters
+    rows = drill_html.select(".drill-counts table tr")[1:-1]  # the header and the total left out
+    assert [r.select_one("td").get_text(strip=True) for r in rows] == chapters
