@@ -28,7 +28,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import transformers  # noqa: E402
 
-from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown  # noqa: E402
+from benchmarks.report import (RESULTS, LoadWatch, interleaved, machine, median_seconds,  # noqa: E402
+                               write_markdown)
 from snippets.layers.weight_layout import split_row_linear, store_output_major  # noqa: E402
 from snippets.models.gpt import GPT, GPTConfig, from_hf_gpt2  # noqa: E402
 
@@ -49,13 +50,7 @@ GOALS = {"cache_vs_recompute_gpt2_b1": 5.0, "vs_transformers_b1": 1.5, "vs_trans
 def bandwidth_gb_s(gib: int = 1, repeats: int = 7) -> float:
     """Read bandwidth: bytes of a large float32 tensor over the median time to sum it."""
     x = torch.ones(gib * 2**28)
-    x.sum()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        x.sum()
-        times.append(time.perf_counter() - start)
-    return x.numel() * 4 / statistics.median(times) / 1e9
+    return x.numel() * 4 / median_seconds(x.sum, repeats) / 1e9
 
 
 def head_gemv_gb_s(model: GPT, repeats: int = 15) -> dict[str, float]:
@@ -75,13 +70,7 @@ def head_gemv_gb_s(model: GPT, repeats: int = 15) -> dict[str, float]:
     rates = {}
     for name, product in products.items():
         torch.set_num_threads(1 if "1 thread" in name else threads)
-        product()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            product()
-            times.append(time.perf_counter() - start)
-        rates[name] = W.numel() * 4 / statistics.median(times) / 1e9
+        rates[name] = W.numel() * 4 / median_seconds(product, repeats) / 1e9
     torch.set_num_threads(threads)
     return rates
 

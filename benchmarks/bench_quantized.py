@@ -23,7 +23,7 @@ import torch
 
 from benchmarks.bench_generation import bandwidth_gb_s
 from benchmarks.bench_speculative import CONTEXT, TARGET, trained
-from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown
+from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, median_seconds, write_markdown
 from snippets.inference.quantized import Int4Linear, Int8KVCache, Int8Linear, quantize_linears
 from snippets.models.gpt import GPT, GPTConfig
 from snippets.tokenizers.char import CharTokenizer
@@ -84,13 +84,7 @@ def kernels(repeats: int = 15) -> dict[str, float]:
                 x.to(d), int4.packed, int4.group, int4.scale_and_zero.to(d)))
     rates = {}
     for name, product in products.items():
-        product()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            product()
-            times.append(time.perf_counter() - start)
-        rates[name] = head.weight.numel() / statistics.median(times) / 1e9
+        rates[name] = head.weight.numel() / median_seconds(product, repeats) / 1e9
     return rates
 
 

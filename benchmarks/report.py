@@ -56,6 +56,17 @@ class Pairs:
         return {"a_s": self.a, "b_s": self.b, "ratio_median": self.ratio}
 
 
+def median_seconds(run: Callable[[], object], repeats: int) -> float:
+    """The median time of `repeats` calls of run, after one untimed call (a warm-up)."""
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def interleaved(run_a: Callable[[], object], run_b: Callable[[], object], pairs: int = 3) -> Pairs:
     """Time `pairs` rounds of (run_a, run_b), alternating which side goes first."""
     if pairs < 3:
