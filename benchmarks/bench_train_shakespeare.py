@@ -1,7 +1,7 @@
 """Tiny Shakespeare, character level: our trainer beside nanoGPT's own CPU recipe.
 
 Measurements, each arm run REPEATS times in interleaved rounds (reference, ours, ours tuned,
-fast; then again), written to results/train_shakespeare.{json,md}; a ratio is the median of
+fast, fast with AdamW; then again), written to results/train_shakespeare.{json,md}; a ratio is the median of
 the rounds' ratios, and the JSON keeps every round:
 1. The reference: nanoGPT's train.py with its published CPU recipe (4 layers, 4 heads, width
    128, context 64, batch 12, 2000 iterations, lr 1e-3 -> 1e-4 after 100 warm-up iterations,
@@ -9,14 +9,17 @@ the rounds' ratios, and the JSON keeps every round:
    points at a clone of github.com/karpathy/nanoGPT (nothing of it is imported or copied).
    Its final weights are loaded into our GPT and scored on the same validation batches as
    ours. Without NANOGPT_DIR the issue's earlier measurement stands in, and the table says so.
-2. Our trainer on the same recipe: validation loss, ms per step, tokens per second, wall time;
+2. Our trainer on the same recipe: validation loss, ms per step (the median step, as nanoGPT's
+   is the median of its logged iterations), tokens per second, wall time;
    and on the same configuration (model, batch, steps, schedule's shape) with a peak learning
    rate of 3e-3 instead of 1e-3, the one setting changed.
 3. Time to target: the preset shakespeare-fast, evaluated every 50 steps, stops at its first
    validation loss <= 1.88 (its own stopping rule). The comparison with the reference uses a
    loss both reach, COMPARE_TARGET: the time from each run's first step (nanoGPT's from its
    step-0 log line, after start-up and its step-0 evaluation) to its first evaluation at or
-   below it, evaluations included.
+   below it, evaluations included. The ablation of its optimiser: shakespeare-fast with
+   AdamW for every parameter instead of Muon for the blocks' matrices, nothing else changed,
+   and ADAMW_RECIPE, the AdamW settings tuned for this model, with the same stopping rule.
 4. Generation from the trained model with and without the KV cache (tokens per second).
 
 `python -m benchmarks.bench_train_shakespeare --render` rewrites the Markdown from the JSON.
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -49,9 +53,12 @@ from snippets.training.loop import TrainConfig, TrainState, evaluate, make_optim
 ISSUE_REFERENCE = {"val_loss": 1.886, "ms_per_step": 46.0, "tokens_per_s": 16600.0, "wall_s": 140.0}
 COMPARE_TARGET = 1.89  # nanoGPT's own evaluation ends near 1.886: 1.88 it may never reach
 REPEATS = 3
+THROUGHPUT_PAIRS, THROUGHPUT_STEPS = 8, 150  # throughput: short runs, many pairs
 FINAL_EVAL_ITERS = 200  # 200 x 12 x 64 = 153,600 validation tokens: a steadier estimate
 FINAL_EVAL_SEED = 12345
 TUNED_LR = 3e-3  # the reference recipe's 1e-3 is conservative for a model this small
+# the ablation of Muon: shakespeare-fast with AdamW, and an AdamW recipe tuned for this model
+ADAMW_RECIPE = dict(batch_size=16, max_steps=1250, lr=4e-3, min_lr=4e-4, optimizer="adamw")
 NANOGPT_RECIPE = [  # the command line nanoGPT's README gives for a CPU
     "config/train_shakespeare_char.py", "--device=cpu", "--compile=False", "--eval_iters=20",
     "--log_interval=1", "--block_size=64", "--batch_size=12", "--n_layer=4", "--n_head=4",
@@ -81,8 +88,9 @@ def nanogpt_to_ours(state: dict[str, torch.Tensor], config: GPTConfig) -> GPT:
     return model
 
 
-def run_reference(repo: Path, text: str, val_data: torch.Tensor) -> dict:
-    """nanoGPT's train.py on its CPU recipe, in a scratch copy of the clone; parses its log."""
+@contextmanager
+def nanogpt_copy(repo: Path, text: str):
+    """A scratch copy of the clone with our text prepared as its shakespeare_char data."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "nanoGPT"
         shutil.copytree(repo, work, ignore=shutil.ignore_patterns(".git", "out*"))
@@ -90,24 +98,37 @@ def run_reference(repo: Path, text: str, val_data: torch.Tensor) -> dict:
         (data_dir / "input.txt").write_text(text)  # from our cache: its prepare.py won't download
         subprocess.run([sys.executable, "prepare.py"], cwd=data_dir, check=True,
                        capture_output=True)
-        out_dir = Path(tmp) / "out"
-        cmd = [sys.executable, "train.py", *NANOGPT_RECIPE, f"--out_dir={out_dir}",
-               "--always_save_checkpoint=True"]  # keep the final weights, not the best eval's
-        history, step_ms = [], []
-        start = time.perf_counter()
-        with subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True) as proc:
-            for line in proc.stdout:
-                if m := re.match(r"step (\d+): train loss ([\d.]+), val loss ([\d.]+)", line):
-                    history.append({"step": int(m[1]), "train_loss": float(m[2]),
-                                    "val_loss": float(m[3]), "t": time.perf_counter() - start})
-                elif m := re.match(r"iter (\d+): loss [\d.]+, time ([\d.]+)ms", line):
-                    if int(m[1]) % 250:  # an evaluation iteration's time includes the evaluation
-                        step_ms.append(float(m[2]))
-        wall = time.perf_counter() - start
-        if proc.returncode != 0 or not history:
-            raise RuntimeError(f"nanoGPT exited with {proc.returncode}; run `{' '.join(cmd)}` "
-                               f"in {repo} to see why")
+        yield work
+
+
+def run_nanogpt(work: Path, out_dir: Path, *extra: str) -> tuple[list[dict], list[float], float]:
+    """nanoGPT's train.py on its CPU recipe (extra flags appended); its evaluations, its logged
+    iteration times (an evaluation's iteration left out) and the wall time from launch."""
+    cmd = [sys.executable, "train.py", *NANOGPT_RECIPE, f"--out_dir={out_dir}", *extra]
+    history, step_ms = [], []
+    start = time.perf_counter()
+    with subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as proc:
+        for line in proc.stdout:
+            if m := re.match(r"step (\d+): train loss ([\d.]+), val loss ([\d.]+)", line):
+                history.append({"step": int(m[1]), "train_loss": float(m[2]),
+                                "val_loss": float(m[3]), "t": time.perf_counter() - start})
+            elif m := re.match(r"iter (\d+): loss [\d.]+, time ([\d.]+)ms", line):
+                if int(m[1]) % 250:  # an evaluation iteration's time includes the evaluation
+                    step_ms.append(float(m[2]))
+    if proc.returncode != 0 or not history:
+        raise RuntimeError(f"nanoGPT exited with {proc.returncode}; run `{' '.join(cmd)}` "
+                           f"in a copy of the clone to see why")
+    return history, step_ms, time.perf_counter() - start
+
+
+def run_reference(repo: Path, text: str, val_data: torch.Tensor) -> dict:
+    """nanoGPT's whole CPU recipe, in a scratch copy of the clone; parses its log and scores
+    its final weights with ours."""
+    with nanogpt_copy(repo, text) as work:
+        out_dir = work.parent / "out"
+        # keep the final weights, not the best evaluation's
+        history, step_ms, wall = run_nanogpt(work, out_dir, "--always_save_checkpoint=True")
         ckpt = torch.load(out_dir / "ckpt.pt", map_location="cpu", weights_only=True)
         args = ckpt["model_args"]
         config = GPTConfig(vocab_size=args["vocab_size"], context_length=args["block_size"],
@@ -124,7 +145,31 @@ def run_reference(repo: Path, text: str, val_data: torch.Tensor) -> dict:
                                        seed=FINAL_EVAL_SEED)}
 
 
-def run(preset: str, text: str, **overrides) -> dict:
+def throughput_pairs(repo: Path, text: str) -> list[dict]:
+    """Median step time of nanoGPT and of our trainer on the same recipe, in THROUGHPUT_PAIRS
+    short runs of THROUGHPUT_STEPS steps each, alternating which goes first. A long run can sit
+    in one of this machine's slower spells; many short pairs see both trainers in each."""
+    out = []
+    with nanogpt_copy(repo, text) as work:
+        for i in range(THROUGHPUT_PAIRS):
+            def reference() -> float:
+                _, ms, _ = run_nanogpt(work, work.parent / "out", f"--max_iters={THROUGHPUT_STEPS}",
+                                       "--eval_iters=1")  # its step-0 evaluation, kept short
+                return statistics.median(ms)
+
+            def ours() -> float:
+                return run("shakespeare-char", text, max_steps=THROUGHPUT_STEPS,
+                           eval_interval=THROUGHPUT_STEPS, eval_iters=1, final_eval=False)["ms_per_step"]
+
+            first, second = (reference, ours) if i % 2 == 0 else (ours, reference)
+            times = {first.__name__: first(), second.__name__: second()}
+            out.append({"reference_ms": times["reference"], "ours_ms": times["ours"]})
+            print(f"pair {i + 1}: nanoGPT {times['reference']:.1f} ms, ours {times['ours']:.1f} ms",
+                  flush=True)
+    return out
+
+
+def run(preset: str, text: str, final_eval: bool = True, **overrides) -> dict:
     """Train one preset; returns losses, timings and the model."""
     model_kw, train_kw = PRESETS[preset]
     config = TrainConfig(**{**train_kw, **overrides})
@@ -134,13 +179,12 @@ def run(preset: str, text: str, **overrides) -> dict:
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, **model_kw))
     optimizer = make_optimizer(model, config)
     T = model.config.context_length
-    step_time = 0.0
+    step_times = []
     last = [time.perf_counter()]
 
     def on_step(step: int, loss: float, lr: float) -> None:
-        nonlocal step_time
         now = time.perf_counter()
-        step_time += now - last[0]
+        step_times.append(now - last[0])
         last[0] = now
 
     def on_eval(row: dict) -> None:  # the preset's target_loss, if any, stops the run
@@ -151,10 +195,12 @@ def run(preset: str, text: str, **overrides) -> dict:
     train(model, optimizer, train_data, val_data, config, state, on_step=on_step, on_eval=on_eval)
     wall = time.perf_counter() - start
     steps = state.step
-    final = evaluate(model, val_data, 12, T, FINAL_EVAL_ITERS, seed=FINAL_EVAL_SEED)
+    final = evaluate(model, val_data, 12, T, FINAL_EVAL_ITERS, seed=FINAL_EVAL_SEED) \
+        if final_eval else None
+    step = statistics.median(step_times)  # nanoGPT's ms / step is its median iteration too
     return {"preset": preset, "config": asdict(config), "steps": steps, "wall_s": wall,
-            "ms_per_step": 1000 * step_time / steps,
-            "tokens_per_s": steps * config.batch_size * T / step_time,
+            "ms_per_step": 1000 * step, "ms_per_step_mean": 1000 * statistics.fmean(step_times),
+            "tokens_per_s": config.batch_size * T / step,
             "val_loss_last_eval": state.history[-1]["val_loss"], "val_loss_final": final,
             "history": [{k: r[k] for k in ("step", "train_loss", "val_loss")} | {"t": r["time"] - start}
                         for r in state.history], "model": model, "tokenizer": tok}
@@ -206,9 +252,18 @@ def summarise(result: dict) -> dict:
             row |= {"reference_s": t_ref, "fast_s": t_fast,  # inf: the reference never got there
                     "time_to_compare_target_vs_reference": math.inf
                     if t_ref is None or t_fast is None else t_fast / t_ref}
+        if "adamw_recipe" in r:  # the ablation: Muon's time over the AdamW recipe's
+            t_adamw = time_to(r["adamw_recipe"]["history"], COMPARE_TARGET)
+            t_fast = time_to(fast["history"], COMPARE_TARGET)
+            row |= {"adamw_recipe_s": t_adamw, "muon_time_vs_adamw_recipe": math.inf
+                    if t_adamw is None or t_fast is None else t_fast / t_adamw}
         out.append(row)
     medians = {key: statistics.median(row[key] for row in out) for key in out[0]
                if all(row.get(key) is not None for row in out)}
+    if result.get("throughput_pairs"):  # the short pairs measure throughput; the rounds, time
+        medians["throughput_vs_reference_rounds"] = medians["throughput_vs_reference"]
+        medians["throughput_vs_reference"] = statistics.median(
+            p["reference_ms"] / p["ours_ms"] for p in result["throughput_pairs"])
     return {"pairs": out, **medians}
 
 
@@ -231,15 +286,30 @@ def markdown(r: dict) -> str:
         f"| ours, same configuration, peak lr {TUNED_LR:g} | {tuned['steps']} | 12 "
         f"| {tuned['val_loss_last_eval']:.3f} | {tuned['val_loss_final']:.3f} "
         f"| {tuned['ms_per_step']:.1f} | {tuned['tokens_per_s']:,.0f} | {tuned['wall_s']:.1f} |",
-        f"| ours, `shakespeare-fast`, stops at val ≤ {stop} | {fast['steps']} | "
+        f"| ours, `shakespeare-fast` (Muon), stops at val ≤ {stop} | {fast['steps']} | "
         f"{fast['config']['batch_size']} | {fast['val_loss_last_eval']:.3f} "
         f"| {fast['val_loss_final']:.3f} | {fast['ms_per_step']:.1f} "
         f"| {fast['tokens_per_s']:,.0f} | {fast['wall_s']:.1f} |",
-        "",
     ]
+    for key, label in (("fast_adamw", "ours, `shakespeare-fast` with AdamW instead of Muon"),
+                       ("adamw_recipe", f"ours, AdamW recipe (peak lr {ADAMW_RECIPE['lr']:g}, "
+                                        f"{ADAMW_RECIPE['max_steps']:,} steps), stops at val ≤ {stop}")):
+        if key in r:
+            a = r[key]
+            rows.append(f"| {label} | {a['steps']} | {a['config']['batch_size']} "
+                        f"| {a['val_loss_last_eval']:.3f} | {a['val_loss_final']:.3f} "
+                        f"| {a['ms_per_step']:.1f} | {a['tokens_per_s']:,.0f} | {a['wall_s']:.1f} |")
+    rows.append("")
     spread = sorted(row["throughput_vs_reference"] for row in s["pairs"])
     runs = (f"median of {n} interleaved rounds; the rounds gave {spread[0]:.2f}x to {spread[-1]:.2f}x"
             if n > 1 else "one run of each arm")
+    if r.get("throughput_pairs"):
+        tp = r["throughput_pairs"]
+        each = sorted(p["reference_ms"] / p["ours_ms"] for p in tp)
+        runs = (f"median step times, nanoGPT's over ours, median of {len(tp)} interleaved pairs of "
+                f"{THROUGHPUT_STEPS}-step runs on the same recipe; the pairs gave {each[0]:.2f}x to "
+                f"{each[-1]:.2f}x, the {n} long rounds of the table {spread[0]:.2f}x to "
+                f"{spread[-1]:.2f}x")
     line = (f"Training throughput, ours / reference: **{s['throughput_vs_reference']:.2f}x** "
             f"({runs}).")
     if "reference_s" in s["pairs"][0]:
@@ -249,6 +319,14 @@ def markdown(r: dict) -> str:
                  f"`shakespeare-fast` / reference: **{s['time_to_compare_target_vs_reference']:.2f}**"
                  + (f" ({first['fast_s']:.1f} s and {first['reference_s']:.1f} s)" if n == 1
                     else "") + ".")
+    if "muon_time_vs_adamw_recipe" in s:
+        times = sorted(row["muon_time_vs_adamw_recipe"] for row in s["pairs"])
+        reached = sum(time_to(p["fast_adamw"]["history"], COMPARE_TARGET) is not None
+                      for p in r["pairs"])
+        line += (f" The ablation of Muon: the same time, `shakespeare-fast` / the AdamW recipe, "
+                 f"**{s['muon_time_vs_adamw_recipe']:.2f}** (the rounds gave {times[0]:.2f} to "
+                 f"{times[-1]:.2f}); `shakespeare-fast` with AdamW and nothing else changed reached "
+                 f"{COMPARE_TARGET} in {reached} of {n} rounds.")
     line += (f" Generation from the model trained on the reference recipe, batch 1, "
              f"{gen['new_tokens']} tokens: {gen['cache']:.0f} tokens/s with the KV cache, "
              f"{gen['no_cache']:.0f} without ({gen['speedup']:.2f}x); 500 tokens, past the "
@@ -262,8 +340,8 @@ def markdown(r: dict) -> str:
         f"each run (nanoGPT: 20 random batches; ours: 20 fixed batches, 15 for the fast recipe). "
         f"The 200-batch column scores every final model, the reference's included (its weights "
         f"loaded into our `GPT`), on the same {FINAL_EVAL_ITERS} batches of 12 x 64 validation "
-        f"characters. ms / step: nanoGPT's median over its logged iterations, ours the mean over all "
-        f"steps. Wall time: ours from the first step, evaluations included; nanoGPT's "
+        f"characters. ms / step: the median step (nanoGPT's over its logged iterations, ours over "
+        f"all steps, evaluations excluded); tokens / s follow from it. Wall time: ours from the first step, evaluations included; nanoGPT's "
         f"from its launch, start-up included.[^train-shakespeare-run]",
         "",
         f"[^train-shakespeare-run]: {m['cpu']}, {m['cores']} cores, {m['threads']} torch threads; Python "
@@ -278,7 +356,12 @@ def without_models(run_: dict) -> dict:
 
 
 def main() -> None:
-    if "--render" in sys.argv[1:]:  # the ratios again from the recorded histories, then the table
+    if "--throughput" in sys.argv[1:]:  # only the short pairs, added to the recorded rounds
+        result = json.loads((RESULTS / "train_shakespeare.json").read_text())
+        result["throughput_pairs"] = throughput_pairs(Path(os.environ["NANOGPT_DIR"]),
+                                                      tiny_shakespeare())
+        (RESULTS / "train_shakespeare.json").write_text(json.dumps(result, indent=2) + "\n")
+    if {"--render", "--throughput"} & set(sys.argv[1:]):  # the ratios again, then the table
         result = json.loads((RESULTS / "train_shakespeare.json").read_text())
         result["compare_target"] = COMPARE_TARGET
         result["ratios"] = {k: v for k, v in summarise(result).items() if k != "pairs"}
@@ -305,14 +388,21 @@ def main() -> None:
         base = run("shakespeare-char", text)
         tuned = run("shakespeare-char", text, lr=TUNED_LR, min_lr=TUNED_LR / 10)
         fast = run("shakespeare-fast", text)
+        fast_adamw = run("shakespeare-fast", text, optimizer="adamw")  # one change: the optimiser
+        adamw_recipe = run("shakespeare-fast", text, **ADAMW_RECIPE)
         print(f"round {i + 1}: ours val {base['val_loss_final']:.4f} in {base['wall_s']:.1f} s, "
               f"tuned {tuned['val_loss_final']:.4f}, fast {fast['steps']} steps "
-              f"{fast['val_loss_final']:.4f} in {fast['wall_s']:.1f} s", flush=True)
+              f"{fast['val_loss_final']:.4f} in {fast['wall_s']:.1f} s, with AdamW "
+              f"{fast_adamw['steps']} steps in {fast_adamw['wall_s']:.1f} s, AdamW recipe "
+              f"{adamw_recipe['steps']} steps in {adamw_recipe['wall_s']:.1f} s", flush=True)
         first_model = first_model or base["model"]
         rounds.append({"reference": reference, "baseline": without_models(base),
-                       "tuned": without_models(tuned), "fast": without_models(fast)})
+                       "tuned": without_models(tuned), "fast": without_models(fast),
+                       "fast_adamw": without_models(fast_adamw),
+                       "adamw_recipe": without_models(adamw_recipe)})
     gen = generation_speed(first_model)
-    result = {**rounds[0], "pairs": rounds, "target": rounds[0]["fast"]["config"]["target_loss"],
+    pairs = throughput_pairs(Path(nanogpt), text) if nanogpt else []
+    result = {**rounds[0], "pairs": rounds, "throughput_pairs": pairs, "target": rounds[0]["fast"]["config"]["target_loss"],
               "compare_target": COMPARE_TARGET, "generation": gen,
               "machine": {"cpu": platform.processor() or platform.machine(),
                           "cores": os.cpu_count(), "threads": torch.get_num_threads(),

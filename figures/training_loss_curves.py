@@ -14,7 +14,9 @@ def draw() -> Figure:
     fig, ax = plt.subplots(figsize=(7, 3.2))
     runs = [("baseline", "reference recipe, our trainer"),
             ("tuned", f"same configuration, lr {result['tuned']['config']['lr']:g}"),
-            ("fast", "shakespeare-fast")]
+            ("fast", "shakespeare-fast (Muon)")]
+    if "adamw_recipe" in result:  # the ablation: the AdamW recipe shakespeare-fast replaced
+        runs.append(("adamw_recipe", "AdamW recipe, batch 16, lr 0.004"))
     if "history" in result["reference"]:  # nanoGPT was run beside ours
         runs.insert(0, ("reference", "nanoGPT, its own trainer"))
     for key, label in runs:

@@ -25,3 +25,16 @@ def test_the_ratio_is_the_median_over_rounds_and_compares_times_to_one_target():
     never = round_(100, 50, 50.0)
     never["reference"]["history"][-1]["val_loss"] = COMPARE_TARGET + 0.01
     assert summarise({"pairs": [never]})["time_to_compare_target_vs_reference"] == float("inf")
+
+
+def test_throughput_comes_from_the_short_pairs_when_they_were_run():
+    ref = {"tokens_per_s": 100.0, "wall_s": 50.0,
+           "history": history([(0, 4.2, 2.0), (2000, COMPARE_TARGET - 0.01, 40.0)])}
+    fast = {"wall_s": 20.0, "history": history([(300, COMPARE_TARGET - 0.01, 15.0)])}
+    rounds = [{"reference": ref, "baseline": {"tokens_per_s": 120.0}, "fast": fast}] * 3
+    pairs = [{"reference_ms": 44.0, "ours_ms": 40.0}, {"reference_ms": 40.0, "ours_ms": 40.0},
+             {"reference_ms": 48.0, "ours_ms": 40.0}]
+    s = summarise({"pairs": rounds, "throughput_pairs": pairs})
+    assert s["throughput_vs_reference"] == 1.1          # median of 1.1, 1.0, 1.2
+    assert s["throughput_vs_reference_rounds"] == 1.2   # the long rounds' own ratio, kept
+    assert summarise({"pairs": rounds})["throughput_vs_reference"] == 1.2

@@ -164,6 +164,11 @@ BAD = [  # (arguments, what the error line must say, the last step that may run 
      "args"),
     ("train --resume {dir}/ckpt.pt --dtype bfloat16",
      "--dtype bfloat16 (the checkpoint's is float32)", "args"),
+    ("train --optimizer muon --fsdp", "--optimizer muon orthogonalises each whole matrix, and "
+     "--fsdp gives each process a shard of it", "args"),
+    ("train --optimizer adam", "argument --optimizer: invalid choice: 'adam'", "args"),
+    ("train --resume {dir}/ckpt.pt --optimizer muon",
+     "--optimizer muon (the checkpoint's is adamw)", "args"),
     ("train --batch-size 1000 --grad-accum 2", "batch size 1,000 x 2 micro-batches = 2,000 "
      "windows a step exceeds the 1,615 distinct windows", "data"),
     ("train --resume {dir}/nan.pt --steps 9", "NaN or inf", "args"),
@@ -323,3 +328,9 @@ def test_the_scale_flags_train_and_the_trainer_prints_its_accounting(tmp_path, d
     assert saved["train_config"]["grad_accum"] == 2 and saved["train_config"]["dtype"] == "bfloat16"
     assert set(saved["model"]) == set(torch.load(tmp_path / "a.pt", weights_only=True)["model"])
     assert abs(runs[3][0] - runs[0][0]) < 0.01  # the same 4 windows at step 1, in bfloat16
+    capsys.readouterr()
+    assert main(base + ["--optimizer", "muon", "--out", str(tmp_path / "e.pt")]) == 0
+    err = capsys.readouterr().err
+    assert "Muon + AdamW " in err
+    assert torch.load(tmp_path / "e.pt", weights_only=True)["train_config"]["optimizer"] == "muon"
+    assert runs[4][0] == runs[0][0] and runs[4][1] != runs[0][1]  # same first batch, new update

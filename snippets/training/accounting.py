@@ -83,7 +83,7 @@ def mfu(flops_per_token: float, tokens_per_second: float, peak_flops: float) -> 
 # --8<-- [start:memory]
 @dataclass(frozen=True)
 class TrainingMemory:
-    """Bytes of a training step: the weights, their gradients, AdamW's two moments, the
+    """Bytes of a training step: the weights, their gradients, the optimiser's state, the
     activations the forward keeps for the backward (one micro-batch), and the measured peak
     of a forward and backward (weights, gradients, activations, temporaries; no optimiser)."""
 
@@ -101,11 +101,16 @@ class TrainingMemory:
 
 
 def training_memory(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                    dtype: torch.dtype = torch.float32, optimizer_states: int = 2
+                    dtype: torch.dtype = torch.float32, optimizer: str = "adamw"
                     ) -> TrainingMemory:
     """Count the bytes; activations and the peak are measured by torch's MemTracker over one
-    forward and backward of (x, y) on a copy of the model, the random state left untouched."""
+    forward and backward of (x, y) on a copy of the model, the random state left untouched.
+    AdamW keeps two moments a weight; "muon" keeps one momentum buffer for each matrix of the
+    blocks (see loop.make_muon) and AdamW's two moments for the rest."""
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    matrices = sum(p.numel() * p.element_size() for p in model.blocks.parameters()
+                   if p.dim() == 2) if optimizer == "muon" else 0
+    state = matrices + 2 * (weights - matrices)
     replica = copy.deepcopy(model)
     cast = nullcontext() if dtype == torch.float32 else torch.autocast(x.device.type, dtype=dtype)
     tracker = MemTracker()
@@ -118,6 +123,6 @@ def training_memory(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     peak = tracker.get_tracker_snapshot("peak")[x.device]
     activations = sum(v for k, v in kept.items() if getattr(k, "value", k) == "Activation")
     return TrainingMemory(parameters=weights, gradients=weights,
-                          optimizer=optimizer_states * weights, activations=activations,
+                          optimizer=state, activations=activations,
                           step_peak=peak["Total"])
 # --8<-- [end:memory]

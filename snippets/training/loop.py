@@ -1,6 +1,8 @@
 """The training loop: AdamW with decoupled weight decay, warm-up plus cosine, clipping, evaluation.
 
 AdamW: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", 2017 (arXiv:1711.05101).
+Muon: Jordan et al., 2024 (kellerjordan.github.io/posts/muon); its learning-rate matching to
+AdamW: Liu et al., "Muon is Scalable for LLM Training", 2025 (arXiv:2502.16982).
 Shape legend: B batch, T context length, V vocabulary size.
 """
 
@@ -22,6 +24,9 @@ from snippets.training.text_data import get_batch
 
 
 # --8<-- [start:config]
+OPTIMIZERS = ("adamw", "muon")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimiser and loop settings; the defaults are the 4-layer Shakespeare recipe's."""
@@ -29,6 +34,7 @@ class TrainConfig:
     batch_size: int = 12              # global micro-batch: split across ranks under DDP
     grad_accum: int = 1               # micro-batches per step: a step sees grad_accum * batch_size
     dtype: str = "float32"            # autocast dtype of the forward pass; weights stay float32
+    optimizer: str = "adamw"          # "muon": Muon on the blocks' matrices, AdamW on the rest
     max_steps: int = 2000
     lr: float = 1e-3
     min_lr: float = 1e-4
@@ -54,6 +60,8 @@ class TrainConfig:
             raise ValueError(f"target_loss must be a finite number > 0, got {self.target_loss}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
         lr_at(0, max_lr=self.lr, min_lr=self.min_lr, warmup_steps=self.warmup_steps,
               total_steps=self.max_steps)  # validates the schedule's arguments
 # --8<-- [end:config]
@@ -84,11 +92,67 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
             {"params": rest, "weight_decay": 0.0}]
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+def make_optimizer(model: nn.Module, config: TrainConfig) -> "torch.optim.Optimizer | Optimizers":
+    groups = param_groups(model, config.weight_decay)
+    if config.optimizer == "muon":
+        return make_muon(model, groups, config)
     # fused: one operation updates the whole list of tensors, not about ten per tensor
-    return torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr,
-                             betas=config.betas, fused=True)
+    return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, fused=True)
 # --8<-- [end:param_groups]
+
+
+# --8<-- [start:muon]
+class Optimizers:
+    """Optimisers over disjoint parameters, driven as one: the calls train_step, a checkpoint
+    and a resume make (param_groups, zero_grad, step, state_dict, load_state_dict)."""
+
+    def __init__(self, *optimizers: torch.optim.Optimizer):
+        self.optimizers = optimizers
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return [group for opt in self.optimizers for group in opt.param_groups]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for opt in self.optimizers:
+            opt.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        for opt in self.optimizers:
+            opt.step()
+
+    def state_dict(self) -> dict:
+        return {"optimizers": [opt.state_dict() for opt in self.optimizers]}
+
+    def load_state_dict(self, state: dict) -> None:
+        saved = state.get("optimizers")
+        if not isinstance(saved, list) or len(saved) != len(self.optimizers):
+            raise ValueError(f"expected the state of {len(self.optimizers)} optimisers (Muon and "
+                             f"AdamW); this one was saved by another optimiser")
+        for opt, s in zip(self.optimizers, saved, strict=True):
+            opt.load_state_dict(s)
+
+
+def make_muon(model: nn.Module, groups: list[dict], config: TrainConfig) -> Optimizers:
+    """Muon for every matrix inside the blocks (attention and MLP projections); AdamW, with
+    make_optimizer's decay groups, for the embeddings, the head, norms and biases, as Muon's
+    authors and torch's documentation prescribe. `model` is the model itself, not a wrapper.
+
+    Muon replaces the momentum of a matrix, M = U S V^T, by about U V^T (five Newton-Schulz
+    steps in bfloat16, which leave the singular values near 1, not at 1): every direction of
+    the update moves the weights by about as much. "match_rms_adamw" scales it by
+    0.2 sqrt(max(rows, columns)), the root-mean-square size of a typical AdamW update, so one
+    learning rate, schedule and weight decay serve both optimisers.
+    """
+    matrices = [p for p in model.blocks.parameters() if p.dim() == 2 and p.requires_grad]
+    chosen = {id(p) for p in matrices}
+    rest = [{**g, "params": [p for p in g["params"] if id(p) not in chosen]} for g in groups]
+    rest = [g for g in rest if g["params"]]  # a tied GPT decays nothing else: no empty group
+    muon = torch.optim.Muon(matrices, lr=config.lr, weight_decay=config.weight_decay,
+                            adjust_lr_fn="match_rms_adamw")
+    adamw = torch.optim.AdamW(rest, lr=config.lr, betas=config.betas, fused=True)
+    return Optimizers(muon, adamw)
+# --8<-- [end:muon]
 
 
 # --8<-- [start:evaluate]

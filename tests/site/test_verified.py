@@ -68,18 +68,19 @@ def test_a_results_file_in_a_new_format_is_reported_naming_it(tmp_path):
                for m in unread(tmp_path))
 
 
-def test_the_training_time_row_says_what_it_divides_by():
+def test_the_training_rows_compare_at_a_loss_both_runs_reach_and_ablate_muon():
     data = json.loads((ROOT / "results" / "train_shakespeare.json").read_text())
-    ref, ratio = data["reference"], data["ratios"]["time_to_target_vs_reference_wall"]
-    start = next(h["t"] for h in ref["history"] if h["step"] == 0)
+    ratios = data["ratios"]
     rows = READERS["results/train_shakespeare.md"](ROOT / "results" / "train_shakespeare.md",
                                                    "results/train_shakespeare.md")
-    row = next(r for r in rows if r.measurement.startswith("Wall time"))
-    # nanoGPT's run never reached the target: the row names its whole run and its last loss.
-    assert f"whole {ref['steps']:,}-step run, which ends at {ref['val_loss']:.3f}" in row.measurement
-    fair = ratio * ref["wall_s"] / (ref["wall_s"] - start)
-    assert row.value.startswith(f"{ratio:.2f}; {fair:.2f} without") and fair > ratio
-    assert row.met == (fair <= 0.55)
+    time = next(r for r in rows if r.measurement.startswith("Time from the first step"))
+    assert f"validation loss {data['compare_target']}" in time.measurement
+    assert time.value.startswith(f"{ratios['time_to_compare_target_vs_reference']:.2f}")
+    assert time.met == (ratios["time_to_compare_target_vs_reference"] <= 0.5)
+    speed = next(r for r in rows if r.measurement.startswith("Training throughput"))
+    assert speed.met == (ratios["throughput_vs_reference"] >= 1.1)
+    ablation = next(r for r in rows if "ablation of Muon" in r.measurement)
+    assert ablation.value.startswith(f"{ratios['muon_time_vs_adamw_recipe']:.2f}")
     assert all("one run each" in r.value for r in rows) == (not data.get("pairs"))
 
 
