@@ -101,7 +101,7 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> "torch.optim.Optimi
 # --8<-- [end:param_groups]
 
 
-# --8<-- [start:muon]
+# --8<-- [start:optimizers]
 class Optimizers:
     """Optimisers over disjoint parameters, driven as one: the calls train_step, a checkpoint
     and a resume make (param_groups, zero_grad, step, state_dict, load_state_dict)."""
@@ -131,8 +131,10 @@ class Optimizers:
                              f"AdamW); this one was saved by another optimiser")
         for opt, s in zip(self.optimizers, saved, strict=True):
             opt.load_state_dict(s)
+# --8<-- [end:optimizers]
 
 
+# --8<-- [start:muon]
 def make_muon(model: nn.Module, groups: list[dict], config: TrainConfig) -> Optimizers:
     """Muon for every matrix inside the blocks (attention and MLP projections); AdamW, with
     make_optimizer's decay groups, for the embeddings, the head, norms and biases, as Muon's
