@@ -13,6 +13,7 @@ import torch
 
 from snippets.inference.paged_cache import PagedKVCache
 from snippets.layers.attention import KVCache
+from snippets.layers.weight_layout import prepare_for_decoding
 from snippets.models.gpt import GPT
 # --8<-- [end:imports]
 
@@ -24,6 +25,18 @@ class Request:
 
     prompt: list[int]
     max_new_tokens: int
+
+
+def serving(model: GPT) -> bool:
+    """eval() and, as GPT.generate does, the weights laid out for products of a few rows
+    (snippets.layers.weight_layout; same values). Returns whether the model was training, for
+    model.train(...) afterwards, which restores the training layout."""
+    was_training = model.training
+    model.eval()
+    if model.decoding_layout:
+        with torch.no_grad():
+            prepare_for_decoding(model)
+    return was_training
 
 
 def check_request(model: GPT, request: Request) -> None:
@@ -160,8 +173,7 @@ class ContinuousBatcher:
 
     def run(self) -> dict[int, list[int]]:
         """Step until every submitted request is finished; {id: generated tokens}."""
-        was_training = self.model.training
-        self.model.eval()
+        was_training = serving(self.model)
         try:
             with torch.inference_mode():
                 while self.waiting or self.running:
@@ -195,8 +207,7 @@ def static_batch(model: GPT, requests: list[Request]) -> tuple[list[list[int]], 
     prefill_mask = keep[:, None, None, :P] | torch.eye(P, dtype=torch.bool)        # (B, 1, P, P)
     positions = (torch.arange(P)[None] - pad[:, None]).clamp(min=0)                # (B, P)
     out = []
-    was_training = model.training
-    model.eval()
+    was_training = serving(model)
     try:
         with torch.inference_mode():
             logits = model.logits(idx, caches, last_only=True, positions=positions,
