@@ -107,6 +107,8 @@ def training_memory(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     forward and backward of (x, y) on a copy of the model, the random state left untouched.
     AdamW keeps two moments a weight; "muon" keeps one momentum buffer for each matrix of the
     blocks (see loop.make_muon) and AdamW's two moments for the rest."""
+    if optimizer not in ("adamw", "muon"):
+        raise ValueError(f"optimizer must be 'adamw' or 'muon', got {optimizer!r}")
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     matrices = sum(p.numel() * p.element_size() for p in model.blocks.parameters()
                    if p.dim() == 2) if optimizer == "muon" else 0

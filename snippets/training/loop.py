@@ -127,8 +127,8 @@ class Optimizers:
     def load_state_dict(self, state: dict) -> None:
         saved = state.get("optimizers")
         if not isinstance(saved, list) or len(saved) != len(self.optimizers):
-            raise ValueError(f"expected the state of {len(self.optimizers)} optimisers (Muon and "
-                             f"AdamW); this one was saved by another optimiser")
+            raise ValueError(f"expected the state of {len(self.optimizers)} optimisers; this one "
+                             f"was saved by another optimiser")
         for opt, s in zip(self.optimizers, saved, strict=True):
             opt.load_state_dict(s)
 # --8<-- [end:optimizers]
@@ -137,14 +137,15 @@ class Optimizers:
 # --8<-- [start:muon]
 def make_muon(model: nn.Module, groups: list[dict], config: TrainConfig) -> Optimizers:
     """Muon for every matrix inside the blocks (attention and MLP projections); AdamW, with
-    make_optimizer's decay groups, for the embeddings, the head, norms and biases, as Muon's
-    authors and torch's documentation prescribe. `model` is the model itself, not a wrapper.
+    make_optimizer's decay groups, for the embeddings, the head, norms and biases, as the Muon
+    post prescribes. `model` is the model itself, not a wrapper.
 
-    Muon replaces the momentum of a matrix, M = U S V^T, by about U V^T (five Newton-Schulz
-    steps in bfloat16, which leave the singular values near 1, not at 1): every direction of
-    the update moves the weights by about as much. "match_rms_adamw" scales it by
-    0.2 sqrt(max(rows, columns)), the root-mean-square size of a typical AdamW update, so one
-    learning rate, schedule and weight decay serve both optimisers.
+    Muon replaces the Nesterov look-ahead of a matrix's momentum, M = U S V^T, by about U V^T
+    (five Newton-Schulz steps in bfloat16, which leave the singular values in a band around 1):
+    every direction of the update moves the weights by about as much. "match_rms_adamw" scales
+    it by 0.2 sqrt(max(rows, columns)), bringing its root-mean-square entry to about 0.2, the
+    size Liu et al. observe for AdamW's updates, so one learning rate, schedule and weight
+    decay serve both optimisers.
     """
     matrices = [p for p in model.blocks.parameters() if p.dim() == 2 and p.requires_grad]
     chosen = {id(p) for p in matrices}
