@@ -277,7 +277,6 @@ def cmd_train(args: argparse.Namespace) -> None:
         reached = "" if state.step == train_config.max_steps else \
             f" (validation loss reached the target {train_config.target_loss})"
         print(f"saved {out} at step {state.step}{reached}", file=sys.stderr)
-    distributed.teardown()
 
 
 def check_compiler(device: str) -> None:
@@ -446,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, CorpusError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    distributed.teardown()  # under torchrun: once the run's objects are out of scope
     return 0
 
 

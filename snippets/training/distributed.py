@@ -11,6 +11,7 @@ everything here is a no-op.
 """
 
 # --8<-- [start:imports]
+import gc
 import os
 from dataclasses import dataclass
 
@@ -68,7 +69,12 @@ def wrap(model: nn.Module, r: Rank, device: str, shard: bool = False) -> nn.Modu
 
 
 def teardown() -> None:
+    """Leave the process group, after the run's objects are gone. Sharded modules sit in
+    reference cycles (hooks that point back at their module) that only the garbage collector
+    frees; left to the interpreter's shutdown, they are freed after the group is destroyed, and
+    gloo aborts the process ("terminate called without an active exception")."""
     if dist.is_initialized():
+        gc.collect()
         dist.barrier()  # gloo aborts a rank that leaves while a peer still has work in flight
         dist.destroy_process_group()
 
