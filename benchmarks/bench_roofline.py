@@ -13,13 +13,11 @@ Writes results/roofline.json and results/roofline.md (the prefill-and-decode pag
 """
 
 import json
-import statistics
-import time
 
 import torch
 
 from benchmarks.bench_generation import bandwidth_gb_s
-from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, write_markdown
+from benchmarks.report import RESULTS, LoadWatch, interleaved, machine, median_seconds, write_markdown
 from snippets.inference.roofline import forward_cost, roofline
 from snippets.layers.attention import KVCache
 from snippets.models.gpt import GPT, GPTConfig
@@ -31,16 +29,6 @@ BATCHES = (1, 4, 16, 64)
 PAST = 128          # cached positions before each timed decoding step
 STEPS = 4           # decoding steps per timed run
 PAIRS = 3
-
-
-def median_seconds(run, repeats: int) -> float:
-    run()  # warm-up: first-call allocations
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def prefill_run(model: GPT, T: int):

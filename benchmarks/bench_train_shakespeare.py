@@ -309,7 +309,10 @@ def markdown(r: dict) -> str:
         runs = (f"median step times, nanoGPT's over ours, median of {len(tp)} interleaved pairs of "
                 f"{THROUGHPUT_STEPS}-step runs on the same recipe; the pairs gave {each[0]:.2f}x to "
                 f"{each[-1]:.2f}x, the {n} long rounds of the table {spread[0]:.2f}x to "
-                f"{spread[-1]:.2f}x")
+                f"{spread[-1]:.2f}x; across the pairs our median step took "
+                f"{min(p['ours_ms'] for p in tp):.0f} to {max(p['ours_ms'] for p in tp):.0f} ms, "
+                f"nanoGPT's {min(p['reference_ms'] for p in tp):.0f} to "
+                f"{max(p['reference_ms'] for p in tp):.0f} ms")
     line = (f"Training throughput, ours / reference: **{s['throughput_vs_reference']:.2f}x** "
             f"({runs}).")
     if "reference_s" in s["pairs"][0]:
