@@ -101,10 +101,10 @@ class LoadWatch:
 
     The 1-minute load average is recorded before and after, but it lags by a minute and counts
     the benchmark's own threads (two busy threads on two cores read as load 2.0 on an idle
-    machine), so the verdict comes from CPU time: the machine's busy CPU seconds over the run,
-    from /proc/stat, minus this process's own. Busy means other processes used more than a
-    quarter of a core on average, or the load was above the core count before the run began.
-    Without /proc/stat the load average alone decides.
+    machine, and a minute after a benchmark ends `make bench`'s next one still sees its load),
+    so the verdict comes from CPU time: the machine's busy CPU seconds over the run, from
+    /proc/stat, minus this process's own. Busy means other processes used more than a quarter
+    of a core on average. Without /proc/stat the load average alone decides.
     """
 
     OTHERS_LIMIT = 0.25  # cores used by other processes, on average over the run
@@ -126,12 +126,10 @@ class LoadWatch:
 
     @property
     def busy(self) -> bool:
-        cores = os.cpu_count() or 1
-        if self.before > cores:
-            return True
         if self.others_cores is not None:
             return self.others_cores > self.OTHERS_LIMIT
-        return self.after is not None and self.after > cores
+        cores = os.cpu_count() or 1
+        return self.before > cores or (self.after is not None and self.after > cores)
 
     def line(self) -> str:
         after = "n/a" if self.after is None else f"{self.after:.2f}"

@@ -1,5 +1,6 @@
 """The protocol behind every ratio the site prints (benchmarks/report.py)."""
 
+import os
 import subprocess
 import sys
 import time
@@ -51,3 +52,14 @@ def test_a_child_the_benchmark_waits_for_counts_as_its_own_time():
     before = _own_cpu_seconds()
     subprocess.run([sys.executable, "-c", SPIN.format(seconds=0.5)], check=True)
     assert _own_cpu_seconds() - before >= 0.45
+
+
+def test_the_load_a_previous_benchmark_left_does_not_make_a_quiet_run_busy(monkeypatch):
+    # the 1-minute load average still counts the last benchmark's threads when the next starts
+    monkeypatch.setattr("os.getloadavg", lambda: (2.5 * (os.cpu_count() or 1), 0.0, 0.0))
+    watch = LoadWatch()
+    watch.stop()
+    watch.others_cores = 0.01  # /proc/stat: nothing else ran
+    assert not watch.busy and "busy" not in watch.line()
+    watch.others_cores = None  # without /proc/stat the load average is all there is
+    assert watch.busy

@@ -1,9 +1,10 @@
-"""The built site in a real browser: offline, diagrams and formulas rendered, no JS errors.
+"""The built site in a real browser: how it is served and visited, and the colour toggle.
 
-Every page of site/ is served on 127.0.0.1 and loaded in headless Chromium. Requests to any
-other host are blocked and reported. Material draws Mermaid into a closed shadow root, so
-the diagrams are found through the DevTools protocol (DOM.getDocument with pierce), which
-sees closed roots. Screenshots of the landing page go to test-artifacts/screenshots/.
+The site is served on 127.0.0.1 and loaded in headless Chromium; tests/site/test_every_page.py
+visits every page with what is here. Requests to any other host are blocked and reported.
+Material draws Mermaid into a closed shadow root, so the diagrams are found through the
+DevTools protocol (DOM.getDocument with pierce), which sees closed roots. Screenshots of the
+landing page go to test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -81,8 +82,12 @@ def browser():
 class Visit:
     """One page load with every request and console error recorded."""
 
-    def __init__(self, browser, url: str, scheme: str = "light"):
-        self.context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    def __init__(self, browser, url: str, scheme: str = "light", viewport: dict | None = None,
+                 init_script: str | None = None):
+        self.context = browser.new_context(color_scheme=scheme,
+                                           viewport=viewport or {"width": 1280, "height": 900})
+        if init_script:
+            self.context.add_init_script(init_script)
         self.external: list[str] = []
         self.errors: list[str] = []
         self.context.route("**/*", self._route)
@@ -139,40 +144,6 @@ class Visit:
 
     def close(self):
         self.context.close()
-
-
-@pytest.mark.parametrize("path", site_pages(), ids=lambda p: p or "index")
-def test_page_is_offline_rendered_and_error_free(browser, base_url, path):
-    source = BeautifulSoup((SITE / path / "index.html").read_text(encoding="utf-8"), "html.parser")
-    diagram_sources = [pre.get_text() for pre in source.select("pre.mermaid")]
-    expected_diagrams = len(diagram_sources)
-    visit = Visit(browser, base_url + path)
-    try:
-        page = visit.page
-        if expected_diagrams:
-            unparsable = visit.mermaid_parse_errors(diagram_sources)
-            assert unparsable == [], f"/{path}: Mermaid cannot parse: {unparsable}"
-        if expected_diagrams:
-            page.wait_for_function(
-                "n => document.querySelectorAll('div.mermaid').length >= n", arg=expected_diagrams,
-                timeout=20_000)
-            deadline = 40  # Material renders each diagram asynchronously
-            while visit.rendered_diagrams()[0] < expected_diagrams and deadline:
-                page.wait_for_timeout(250)
-                deadline -= 1
-        diagrams, broken = visit.rendered_diagrams()
-        formulas = page.locator(".arithmatex").count()
-        typeset = page.locator(".arithmatex .katex").count()
-        katex_errors = page.locator(".katex-error").count()
-
-        assert visit.external == [], f"/{path} requested hosts off this machine: {visit.external}"
-        assert visit.errors == [], f"/{path} logged JavaScript errors: {visit.errors}"
-        assert (diagrams, broken) == (expected_diagrams, 0), (
-            f"/{path}: {expected_diagrams} Mermaid blocks, {diagrams} rendered, {broken} failed to parse")
-        assert typeset == formulas and katex_errors == 0, (
-            f"/{path}: KaTeX rendered {typeset} of {formulas} formulas ({katex_errors} errors)")
-    finally:
-        visit.close()
 
 
 def test_a_mermaid_syntax_error_would_be_caught(browser, base_url):

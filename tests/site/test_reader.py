@@ -448,7 +448,7 @@ def diagram_problems(diagrams: list[dict], sources: list[str], phone: bool, sche
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_diagrams_are_legible_in_both_schemes_and_follow_the_toggle(browser, base_url, path, viewport):
     sources = [pre.get_text() for pre in article(path).select("pre.mermaid")]
-    visit = open_page(browser, base_url + path, viewport)
+    visit = open_page(browser, base_url + path, viewport, wait="load")  # then waits for the drawings
     try:
         page = visit.page
         wait_for_diagrams(page, len(sources))
@@ -495,31 +495,6 @@ def test_a_glued_label_is_caught(browser, base_url):
         visit.close()
 
 
-@pytest.mark.parametrize("path", [p for p in site_pages() if not p.startswith("labs/")],
-                         ids=lambda p: p or "index")
-def test_pages_at_phone_width_in_both_schemes(browser, base_url, path):
-    """Every page at 390 px: no request off the machine, no error, nothing that makes the whole
-    page scroll sideways (wide math, tables and code scroll in their own boxes); screenshots for
-    a person."""
-    visit = open_page(browser, base_url + path, PHONE)
-    try:
-        # every block laid out (content-visibility would leave far blocks at placeholder width)
-        width = visit.page.evaluate("""() => {
-            const style = document.createElement("style");
-            style.textContent = ".md-content * { content-visibility: visible !important; }";
-            document.head.appendChild(style);
-            return document.documentElement.scrollWidth;
-        }""")
-        assert width <= PHONE["width"], f"/{path} is {width} px wide at {PHONE['width']} px: the page scrolls sideways"
-        name = (path.strip("/").replace("/", "-") or "index")
-        visit.page.screenshot(path=SCREENSHOTS / f"{name}-light-phone.png")
-        toggle_scheme(visit.page) if visit.page.locator("form[data-md-component=palette] label:visible").count() else None
-        visit.page.screenshot(path=SCREENSHOTS / f"{name}-dark-phone.png")
-        assert visit.external == [] and visit.errors == []
-    finally:
-        visit.close()
-
-
 # The page's full height: content-visibility: auto (extra.css) would otherwise count blocks
 # not yet laid out at their placeholder height.
 PAGE_SCREENS = """() => {
@@ -540,44 +515,6 @@ MAX_SCREENS = 25  # a chapter is an overview and short section pages (d2l's run 
 # needs to be wide by nature. A block that must be would be listed here, as the test reports it
 # ("/page/: the first 60 characters of its longest line"), with the reason.
 WIDE_CODE_ALLOWED: frozenset[str] = frozenset()
-
-
-def test_code_blocks_fit_and_the_copy_button_covers_no_code_and_pages_stay_short(browser, base_url):
-    """One visit per page at 1280x800: code fits beside the copy button (no block scrolls sideways
-    but those in WIDE_CODE_ALLOWED), no table frame is wider than its columns, and no page is taller
-    than MAX_SCREENS (diagram frames are reserved before Mermaid draws, so the height is final)."""
-    blocks = 0
-    scrolling, covered, tall, loose = [], [], {}, []
-    for path in site_pages():
-        if path.startswith("labs/"):
-            continue
-        # diagram frames are reserved in the HTML: the height is final at "load", no need to
-        # wait for the network to fall idle (half a second a page)
-        visit = open_page(browser, base_url + path, DESKTOP, wait="load")
-        try:
-            visit.page.wait_for_function("document.documentElement.dataset.codeFit === 'done'")  # code-fit.js ran
-            found = visit.page.evaluate(CODE_BLOCKS)
-            screens = visit.page.evaluate(PAGE_SCREENS)
-            loose += [f"/{path}: table starting '{cell}'" for cell in visit.page.evaluate(LOOSE_TABLES)]
-            if screens > MAX_SCREENS:
-                tall[path or "/"] = round(screens, 1)
-            name = path.strip("/").replace("/", "-") or "index"
-            visit.page.screenshot(path=SCREENSHOTS / f"{name}-light-desktop.png")
-            toggle_scheme(visit.page)
-            visit.page.screenshot(path=SCREENSHOTS / f"{name}-dark-desktop.png")
-        finally:
-            visit.close()
-        blocks += found["blocks"]
-        scrolling += [f"/{path}: {line}" for line in found["scrolling"]]
-        covered += [f"/{path}: {line}" for line in found["covered"]]
-    assert blocks > 100
-    assert covered == [], f"the copy button covers code in {len(covered)} blocks: {covered[:5]}"
-    wide = [block for block in scrolling if block not in WIDE_CODE_ALLOWED]
-    assert wide == [], f"{len(wide)} of {blocks} code blocks scroll sideways at 1280 px: {wide}"
-    fitted = sorted(WIDE_CODE_ALLOWED - set(scrolling))
-    assert fitted == [], f"these allowed blocks fit now, remove them from WIDE_CODE_ALLOWED: {fitted}"
-    assert tall == {}, f"pages taller than {MAX_SCREENS} screens at 1280x800: {tall}"
-    assert loose == [], f"{len(loose)} tables drawn wider than their columns: {loose[:5]}"
 
 
 def heaviest_chapter() -> str:
