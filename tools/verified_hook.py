@@ -299,7 +299,7 @@ GENERATION_GOALS = {
     "cache_vs_recompute_gpt2_b1": ("KV-cache speed-up over recomputing the prefix, GPT-2-small shape, batch 1", "x"),
     "vs_transformers_b1": ("Greedy generation, ours / transformers generate, batch 1 (the slower of two shapes)", "x"),
     "vs_transformers_b8": ("Greedy generation, ours / transformers generate, batch 8 (the slower of two shapes)", "x"),
-    "fraction_of_bound_gpt2_b1": ("Cached tokens/s against bandwidth / weight bytes, GPT-2-small shape, batch 1", ""),
+    "fraction_of_bound_gpt2_b1": ("Cached tokens/s against the rate its weights are read at / their bytes, GPT-2-small shape, batch 1", ""),
 }
 
 
