@@ -106,7 +106,7 @@ def markdown(r: dict) -> list[str]:
         lines.append(f"| {what} | {p['tokens']} | {p['intensity']:.1f} | {1e3 * p['seconds']:,.1f} "
                      f"| {p['flops_per_s'] / 1e9:.1f} | {roof / 1e9:.1f} | {p['flops_per_s'] / roof:.0%} "
                      f"| {p['tokens_per_s']:,.1f} | {ratio} |")
-    busy = " on a busy machine (shared with other jobs)" if r["load"]["busy"] else ""
+    busy = ", measured on a busy machine (shared with other jobs)" if r["load"]["busy"] else ""
     lines += ["", f"GPT-2 small's shape ({r['parameters'] / 1e6:.0f}M parameters, float32, random "
               f"weights). This machine: peak {r['peak_flops'] / 1e9:.1f} GFLOP/s (the best of 20 products of 2048 × 2048 "
               f"float32 matrices), bandwidth {r['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s (a reduction "
@@ -114,7 +114,7 @@ def markdown(r: dict) -> list[str]:
               f"Prefill: one prompt, median of 3. Decode: one cached step after {r['past']} positions, "
               f"median of 3 runs of {STEPS} steps. FLOPs and bytes as snippets/inference/roofline.py "
               f"counts them (weights, KV cache; not activations). Over batch 1: tokens per second at "
-              f"batch B over batch 1, the median of {PAIRS} interleaved pairs, measured{busy}. "
+              f"batch B over batch 1, the median of {PAIRS} interleaved pairs{busy}. "
               f"{r['machine']}. {r['load_line']}"]
     return lines
 
